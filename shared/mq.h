@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: ISC */
+#ifndef ATC_MQ_H
+#define ATC_MQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * RabbitMQ through rabbitmq-c: mq.c (connection, topology), mq_publish.c
+ * (persistent publishes with publisher confirms), mq_consume.c (manual-ack
+ * consumption). These three files are the only callers of amqp_*.
+ * A connection is used by one thread. Publishing and consuming use separate
+ * connections (a confirm arriving inside a consume read is an error in
+ * rabbitmq-c 0.11).
+ */
+
+/* Topology, declared idempotently by every service with identical
+ * arguments. */
+#define ATC_MQ_EXCHANGE		"community.lexicon.calendar"
+#define ATC_MQ_QUEUE		"community.lexicon.calendar.queue"
+#define ATC_MQ_DLQ		"community.lexicon.calendar.dlq"
+#define ATC_MQ_RETRY_PREFIX	"community.lexicon.calendar.retry."
+
+/* The retry ladder: queue i is ATC_MQ_RETRY_PREFIX + name, TTL ttl_ms,
+ * dead-lettering back into ATC_MQ_QUEUE through the default exchange. */
+struct atc_mq_rung {
+	const char	*name;		/* "1s" */
+	long long	 ttl_ms;
+};
+extern const struct atc_mq_rung	atc_mq_ladder[];
+extern const size_t		atc_mq_nladder;
+
+struct atc_mq;
+
+/* Connects to an amqp:// (or amqps://) URL, opens channel 1.
+ * Returns a new connection; free with atc_mq_free(). NULL and err on
+ * failure. */
+struct atc_mq	*atc_mq_connect(const char *url, const char *conn_name,
+		    char *err, size_t errlen);
+void		 atc_mq_free(struct atc_mq *);
+/* Declares the exchange, the main quorum queue and its binding, the retry
+ * ladder and the dead-letter queue. 0 or -1. */
+int		 atc_mq_declare_topology(struct atc_mq *, char *err,
+		    size_t errlen);
+/* Messages ready in a queue (passive declare); -1 on error. */
+long long	 atc_mq_queue_depth(struct atc_mq *, const char *queue,
+		    char *err, size_t errlen);
+/* Socket descriptor, for poll(2) integration. */
+int		 atc_mq_fd(struct atc_mq *);
+
+/* A header table entry: string or integer values only. */
+struct atc_mq_header {
+	const char	*key;
+	const char	*str;		/* NULL: use num */
+	long long	 num;
+};
+
+/* --- publishing (mq_publish.c) ------------------------------------------ */
+
+/* Puts the channel in confirm mode. Delivery tags then count from 1. */
+int	atc_mq_confirm_select(struct atc_mq *, char *err, size_t errlen);
+/* Publishes one persistent message (content-type application/json).
+ * message_id may be NULL. On success *tag is its delivery tag. */
+int	atc_mq_publish(struct atc_mq *, const char *exchange,
+	    const char *routing_key, const void *body, size_t len,
+	    const char *message_id, const struct atc_mq_header *headers,
+	    size_t nheaders, uint64_t *tag, char *err, size_t errlen);
+/* Reads confirms for up to timeout_ms (0 = only what is already
+ * readable). *acked receives the highest tag such that every tag <= it is
+ * acknowledged; *nacked is set when the broker refused a message (the
+ * caller must then reconnect and replay). Returns 0 or -1 (connection
+ * lost). */
+int	atc_mq_confirm_poll(struct atc_mq *, int timeout_ms, uint64_t *acked,
+	    bool *nacked, char *err, size_t errlen);
+
+/* --- consuming (mq_consume.c) -------------------------------------------- */
+
+struct atc_mq_msg {
+	uint64_t	 tag;		/* delivery tag, for ack/nack */
+	const char	*routing_key;	/* borrowed, valid until release */
+	const uint8_t	*body;		/* borrowed, valid until release */
+	size_t		 len;
+	const char	*message_id;	/* borrowed or NULL */
+	bool		 redelivered;
+	void		*priv;		/* owned by mq_consume.c */
+};
+
+#endif
