@@ -86,4 +86,42 @@ struct atc_mq_msg {
 	void		*priv;		/* owned by mq_consume.c */
 };
 
+/* Sets the channel's prefetch window (basic.qos, 1..65535). 0 or -1. */
+int	atc_mq_qos(struct atc_mq *, unsigned int prefetch, char *err,
+	    size_t errlen);
+/* Starts a manual-ack consumer on queue (server-named consumer tag). */
+int	atc_mq_consume_start(struct atc_mq *, const char *queue, char *err,
+	    size_t errlen);
+/* Non-zero when a delivery is already buffered in memory, so poll(2) on
+ * atc_mq_fd() would not see it. */
+int	atc_mq_consume_buffered(struct atc_mq *);
+/* Waits up to timeout_ms (0 = only what is buffered or readable now) for
+ * one delivery. Returns 1 and fills *out (the caller owns it: release with
+ * atc_mq_msg_release()), 0 on timeout, -1 and err when the channel or
+ * connection failed (reconnect; unacked messages are redelivered). */
+int	atc_mq_consume_next(struct atc_mq *, int timeout_ms,
+	    struct atc_mq_msg *out, char *err, size_t errlen);
+/* basic.get of one message with manual ack. 1 and *out (release with
+ * atc_mq_msg_release()), 0 when the queue is empty, -1 and err on error.
+ * Unacked messages return to the queue when the connection closes. */
+int	atc_mq_get(struct atc_mq *, const char *queue, struct atc_mq_msg *out,
+	    char *err, size_t errlen);
+/* Frees what *m owns and zeroes it; NULL and released messages are fine. */
+void	atc_mq_msg_release(struct atc_mq_msg *m);
+/* Acknowledges / rejects one delivery tag of this connection. 0 or -1. */
+int	atc_mq_ack(struct atc_mq *, uint64_t tag, char *err, size_t errlen);
+int	atc_mq_nack(struct atc_mq *, uint64_t tag, bool requeue, char *err,
+	    size_t errlen);
+/* Drops every ready message of queue; returns how many, or -1. */
+long long	atc_mq_queue_purge(struct atc_mq *, const char *queue,
+		    char *err, size_t errlen);
+/* Copies a string header (utf8 or bytes, truncated to outlen - 1) of a
+ * delivery into out. 0, or -1 when absent or not a string. */
+int	atc_mq_msg_header_str(const struct atc_mq_msg *, const char *key,
+	    char *out, size_t outlen);
+/* Reads an integer header of a delivery. 0, or -1 when absent or not an
+ * integer. */
+int	atc_mq_msg_header_int(const struct atc_mq_msg *, const char *key,
+	    long long *out);
+
 #endif

@@ -11,7 +11,13 @@ struct atc_mq {
 	uint64_t		 next_tag;	/* confirm mode: next delivery tag */
 	uint64_t		 acked;		/* highest contiguous acked tag */
 	int			 confirm;	/* confirm mode on */
+	int			 nacked;	/* broker refused a message */
+	/* Tags in (acked, acked + ATC_MQ_WINDOW] acked out of order. */
+	uint8_t			*window;	/* owned bitmap */
 };
+
+/* Most unconfirmed publishes a connection may have outstanding. */
+#define ATC_MQ_WINDOW	65536
 
 /* Turns an amqp_rpc_reply_t into a message in err; returns -1 unless the
  * reply is normal (then 0). */

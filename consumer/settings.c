@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The consumer's settings table. Defaults aim at the public relay and the
+ * local servers of `make services-up`.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "settings.h"
+
+#define CALENDAR_COLLECTIONS \
+	"community.lexicon.calendar.event,community.lexicon.calendar.rsvp," \
+	"events.smokesignal.calendar.event,events.smokesignal.calendar.rsvp"
+
+#define F(x)	offsetof(struct consumer_config, x)
+
+static int
+check_ws_url(const char *v, char *err, size_t errlen)
+{
+	if (strncmp(v, "ws://", 5) != 0 && strncmp(v, "wss://", 6) != 0) {
+		(void)snprintf(err, errlen, "must start with ws:// or wss://");
+		return -1;
+	}
+	return atc_config_check_url(v, err, errlen);
+}
+
+static int
+check_cursor(const char *v, char *err, size_t errlen)
+{
+	const char	*p;
+
+	for (p = v; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9') {
+			(void)snprintf(err, errlen,
+			    "must be empty (live) or a non-negative integer");
+			return -1;
+		}
+	}
+	if (p - v > 18) {
+		(void)snprintf(err, errlen, "too large");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_level(const char *v, char *err, size_t errlen)
+{
+	enum atc_log_level	l;
+
+	if (atc_log_level_parse(v, &l) == -1) {
+		(void)snprintf(err, errlen, "must be err, warn, info or debug");
+		return -1;
+	}
+	return 0;
+}
+
+static const struct atc_config_item items[] = {
+	{ "SOURCE_URL", "wss://bsky.network/xrpc/com.atproto.sync.subscribeRepos",
+	    ATC_CONFIG_STR, F(source_url), 0, 0, true, false, check_ws_url,
+	    "firehose (subscribeRepos) URL" },
+	{ "SOURCE_CURSOR", "", ATC_CONFIG_STR, F(source_cursor), 0, 0, false,
+	    false, check_cursor,
+	    "start seq when no cursor is stored: empty = live, 0 = replay window" },
+	{ "RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5673/", ATC_CONFIG_STR,
+	    F(rabbitmq_url), 0, 0, true, true, atc_config_check_url,
+	    "RabbitMQ URL (amqp:// or amqps://)" },
+	{ "DATABASE_URL", "postgresql://atcal@127.0.0.1:5433/atcal",
+	    ATC_CONFIG_STR, F(database_url), 0, 0, true, true, NULL,
+	    "Postgres connection (cursor store)" },
+	{ "LOG_LEVEL", "info", ATC_CONFIG_STR, F(log_level), 0, 0, false,
+	    false, check_level, "err, warn, info or debug" },
+	{ "SOURCE_COLLECTIONS", CALENDAR_COLLECTIONS, ATC_CONFIG_STR,
+	    F(collections), 0, 0, true, false, NULL,
+	    "collections (NSIDs) forwarded" },
+	{ "SOURCE_MAX_FRAME_BYTES", "5242880", ATC_CONFIG_INT,
+	    F(max_frame_len), 65536, 64 * 1024 * 1024, false, false, NULL,
+	    "largest WebSocket message accepted" },
+	{ "INGESTER_MAX_UNCONFIRMED", "5000", ATC_CONFIG_INT, F(high_water),
+	    10, 60000, false, false, NULL,
+	    "unconfirmed messages before reading pauses" },
+	{ "INGESTER_RESUME_UNCONFIRMED", "1000", ATC_CONFIG_INT,
+	    F(low_water), 0, 60000, false, false, NULL,
+	    "unconfirmed messages under which reading resumes" },
+	{ "SOURCE_IDLE_TIMEOUT", "60s", ATC_CONFIG_MS, F(idle_timeout_ms),
+	    5000, 3600000, false, false, NULL,
+	    "a connection silent this long is dead (pinged at half)" },
+	{ "CURSOR_SAVE_INTERVAL", "1s", ATC_CONFIG_MS, F(cursor_save_ms),
+	    50, 60000, false, false, NULL, "how often the cursor is stored" },
+	{ "RECONNECT_MAX_DELAY", "60s", ATC_CONFIG_MS, F(reconnect_max_ms),
+	    1000, 3600000, false, false, NULL, "reconnect backoff ceiling" },
+	{ "SHUTDOWN_TIMEOUT", "10s", ATC_CONFIG_MS, F(shutdown_timeout_ms),
+	    100, 600000, false, false, NULL,
+	    "wait for broker confirms on SIGTERM" },
+	{ "VERIFY_BLOCKS", "true", ATC_CONFIG_BOOL, F(verify_blocks), 0, 0,
+	    false, false, NULL, "check each record block's SHA-256" },
+};
+
+int
+settings_load(struct consumer_config *out)
+{
+	struct atc_buf	errs;
+	int		n;
+
+	memset(out, 0, sizeof(*out));
+	atc_buf_init(&errs, 256);
+	n = atc_config_load(out, items, sizeof(items) / sizeof(items[0]),
+	    &errs);
+	if (n == 0 && out->low_water >= out->high_water) {
+		atc_buf_puts(&errs, "INGESTER_RESUME_UNCONFIRMED: must be "
+		    "below INGESTER_MAX_UNCONFIRMED\n");
+		n++;
+	}
+	if (n > 0)
+		fprintf(stderr, "consumer: invalid configuration (%d "
+		    "problem%s):\n%s", n, n > 1 ? "s" : "",
+		    atc_buf_cstr(&errs));
+	atc_buf_cleanup(&errs);
+	return n > 0 ? -1 : 0;
+}
+
+void
+settings_log(const struct consumer_config *cfg)
+{
+	atc_config_log(cfg, items, sizeof(items) / sizeof(items[0]));
+}
+
+void
+settings_usage(void)
+{
+	atc_config_usage(items, sizeof(items) / sizeof(items[0]));
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: ISC */
+#ifndef CONSUMER_SETTINGS_H
+#define CONSUMER_SETTINGS_H
+
+#include <stdbool.h>
+
+/* The consumer's configuration, read once from the environment by
+ * settings_load() and read-only afterwards. Strings live for the process. */
+struct consumer_config {
+	char		*source_url;		/* ws(s)://host/xrpc/com.atproto.sync.subscribeRepos */
+	char		*source_cursor;		/* "" live tip, "0" whole window, or a seq */
+	char		*rabbitmq_url;
+	char		*database_url;
+	char		*log_level;
+	char		*collections;		/* comma-separated NSIDs kept */
+	long long	 max_frame_len;		/* bytes */
+	long long	 high_water;		/* unconfirmed messages: pause reading */
+	long long	 low_water;		/* resume reading below this */
+	long long	 idle_timeout_ms;	/* silent connection is dead after this */
+	long long	 cursor_save_ms;	/* how often the safe cursor is stored */
+	long long	 reconnect_max_ms;	/* backoff ceiling */
+	long long	 shutdown_timeout_ms;	/* wait for confirms on SIGTERM */
+	bool		 verify_blocks;		/* check record block SHA-256 */
+};
+
+/* Loads the configuration; on any problem prints every one to stderr and
+ * returns -1. */
+int	settings_load(struct consumer_config *out);
+/* Logs the effective configuration (secrets redacted). */
+void	settings_log(const struct consumer_config *);
+/* Prints the settings table. */
+void	settings_usage(void);
+
+#endif
