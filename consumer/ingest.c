@@ -21,18 +21,25 @@
 #include "db.h"
 #include "frame.h"
 #include "ingest.h"
+#include "jetstream.h"
 #include "jsout.h"
+#include "leader.h"
 #include "log.h"
 #include "mq.h"
 #include "settings.h"
 #include "tracker.h"
 #include "util.h"
 #include "ws.h"
+#include "zst.h"
 
 #define TICK_IDLE_MS	50
 #define TICK_BUSY_MS	2
 #define STATS_MS	60000
 #define PAUSE_WARN_MS	30000
+#define LEADER_CHECK_MS	1000
+/* Jetstream cursors are rewound on reconnect: time_us is per instance and
+ * events near the cut may be re-sent in another order. */
+#define JETSTREAM_REWIND_US	(5LL * 1000 * 1000)
 
 struct ingest_stats {
 	uint64_t	frames;
@@ -48,11 +55,17 @@ struct ingest {
 	struct ws_client		*ws;
 	struct atc_mq			*mq;		/* NULL while down */
 	struct atc_db			*db;
+	struct leader			*leader;	/* replica election */
+	int				 leading;	/* holds the lock, cursor loaded */
+	uint64_t			 next_leader_ms;
 	struct tracker			 tracker;
 	struct atc_frame		 frame;
 	struct atc_frame_opts		 opts;
 	char				**collections;	/* owned list */
 	struct atc_buf			 body;		/* message scratch */
+	int				 jetstream;	/* JSON source */
+	struct atc_zst			*zst;		/* compress=true, or NULL */
+	struct atc_buf			 inflated;	/* decompressed event */
 	char				 host[256];	/* cursor key, "source" */
 	int64_t				 saved_seq;	/* last stored cursor */
 	uint64_t			 last_tag;	/* last delivery tag used */
@@ -167,7 +180,8 @@ save_cursor(struct ingest *in)
 	char	err[ATC_ERRLEN], q[300];
 
 	in->last_save_ms = atc_mono_ms();
-	if (in->tracker.safe_seq < 0 || in->tracker.safe_seq == in->saved_seq)
+	if (!in->leading || in->tracker.safe_seq < 0 ||
+	    in->tracker.safe_seq == in->saved_seq)
 		return;
 	if (cursor_save(in->db, in->host, in->tracker.safe_seq, err,
 	    sizeof(err)) == -1) {
@@ -189,11 +203,23 @@ source_open(struct ingest *in)
 	char		err[ATC_ERRLEN], q[300];
 
 	atc_buf_init(&url, 256);
-	atc_buf_puts(&url, in->cfg->source_url);
-	if (in->tracker.safe_seq >= 0)
-		atc_buf_appendf(&url, "%scursor=%" PRId64,
-		    strchr(in->cfg->source_url, '?') ? "&" : "?",
-		    in->tracker.safe_seq);
+	if (in->jetstream) {
+		int64_t c = in->tracker.safe_seq;
+
+		if (c > JETSTREAM_REWIND_US)
+			c -= JETSTREAM_REWIND_US;
+		jetstream_build_url(&url, in->cfg->source_url,
+		    (const char *const *)in->collections, c);
+		if (in->zst != NULL && strstr(in->cfg->source_url,
+		    "compress=") == NULL)
+			atc_buf_puts(&url, "&compress=true");
+	} else {
+		atc_buf_puts(&url, in->cfg->source_url);
+		if (in->tracker.safe_seq >= 0)
+			atc_buf_appendf(&url, "%scursor=%" PRId64,
+			    strchr(in->cfg->source_url, '?') ? "&" : "?",
+			    in->tracker.safe_seq);
+	}
 	atc_log_info("source_connecting", "host=%s cursor=%" PRId64
 	    " attempt=%u", in->host, in->tracker.safe_seq, in->attempts + 1);
 	if (ws_open(in->ws, atc_buf_cstr(&url), err, sizeof(err)) == -1) {
@@ -281,6 +307,57 @@ publish_commit(struct ingest *in, uint64_t time_us)
 	return 0;
 }
 
+/* One Jetstream event. -1: broker lost or protocol error. */
+static int
+jetstream_message(struct ingest *in, const uint8_t *data, size_t len,
+    int binary)
+{
+	struct jetstream_event	ev;
+	enum jetstream_result	r;
+	char			err[ATC_ERRLEN], q[300];
+	uint64_t		tag;
+
+	if (binary) {
+		if (in->zst == NULL) {
+			atc_log_warn("source_protocol_error", "host=%s cause="
+			    "\"binary Jetstream frame without a dictionary\"",
+			    in->host);
+			return -1;
+		}
+		atc_buf_reset(&in->inflated);
+		if (atc_zst_message(in->zst, &in->inflated, data, len,
+		    (size_t)in->cfg->max_frame_len, err, sizeof(err)) == -1) {
+			in->stats.frames_dropped++;
+			atc_log_warn("frame_dropped", "host=%s len=%zu cause=%s",
+			    in->host, len, atc_log_quote(q, sizeof(q), err));
+			return 0;
+		}
+		data = in->inflated.data;
+		len = in->inflated.len;
+	}
+	atc_buf_reset(&in->body);
+	r = jetstream_translate((const char *)data, len,
+	    (const char *const *)in->collections, in->host, &in->body, &ev,
+	    err, sizeof(err));
+	if (r == JETSTREAM_INVALID) {
+		in->stats.ops_dropped++;
+		atc_log_warn("record_dropped", "uri=%s cause=%s",
+		    ev.uri[0] ? ev.uri : "?", atc_log_quote(q, sizeof(q), err));
+	} else if (r == JETSTREAM_PUBLISH) {
+		if (atc_mq_publish(in->mq, ATC_MQ_EXCHANGE, ev.routing_key,
+		    in->body.data, in->body.len, ev.message_id, NULL, 0, &tag,
+		    err, sizeof(err)) == -1) {
+			mq_lost(in, err);
+			return -1;
+		}
+		in->last_tag = tag;
+		in->stats.ops_published++;
+	}
+	if (ev.time_us >= 0)
+		tracker_frame_done(&in->tracker, ev.time_us, in->last_tag);
+	return 0;
+}
+
 static int
 ingest_message(void *arg, const uint8_t *data, size_t len, int binary)
 {
@@ -288,8 +365,19 @@ ingest_message(void *arg, const uint8_t *data, size_t len, int binary)
 	char		 err[ATC_ERRLEN], q[300], q2[300];
 	uint64_t	 now_us = atc_wall_us();
 
-	if (in->draining)
+	if (in->draining || !in->leading)
 		return 0;
+	if (in->jetstream) {
+		if (in->mq == NULL)
+			return -1;
+		in->stats.frames++;
+		in->attempts = 0;
+		if (jetstream_message(in, data, len, binary) == -1)
+			return -1;
+		if (in->last_tag - in->acked > (uint64_t)in->cfg->high_water)
+			set_paused(in, 1);
+		return 0;
+	}
 	if (!binary) {
 		atc_log_warn("source_protocol_error", "host=%s cause=%s",
 		    in->host, "\"text frame on a binary stream\"");
@@ -404,6 +492,56 @@ log_stats(struct ingest *in)
 	in->last_stats_ms = atc_mono_ms();
 }
 
+/* Called once this replica holds the lock: the cursor another replica
+ * stored is the starting point. Returns -1 to retry at the next check. */
+static int
+become_leader(struct ingest *in)
+{
+	char		err[ATC_ERRLEN], q[300];
+	int64_t		seq = -1;
+	int		found = 0;
+
+	if (cursor_load(in->db, in->host, &seq, &found, err,
+	    sizeof(err)) == -1) {
+		atc_log_warn("cursor_load_failed", "host=%s cause=%s",
+		    in->host, atc_log_quote(q, sizeof(q), err));
+		return -1;
+	}
+	if (!found && in->cfg->source_cursor != NULL &&
+	    in->cfg->source_cursor[0] != '\0')
+		seq = strtoll(in->cfg->source_cursor, NULL, 10);
+	tracker_cleanup(&in->tracker);
+	tracker_init(&in->tracker, seq);
+	in->saved_seq = found ? seq : -1;
+	in->leading = 1;
+	in->attempts = 0;
+	in->next_connect_ms = 0;
+	atc_log_info("cursor_loaded", "host=%s stored=%s cursor=%" PRId64,
+	    in->host, found ? "true" : "false", seq);
+	return 0;
+}
+
+static void
+check_leader(struct ingest *in, uint64_t now)
+{
+	int	held;
+
+	if (now < in->next_leader_ms)
+		return;
+	in->next_leader_ms = now + LEADER_CHECK_MS;
+	held = leader_check(in->leader);
+	if (held && !in->leading)
+		(void)become_leader(in);
+	else if (!held && in->leading) {
+		/* Another replica may be ahead now: stop, store nothing. */
+		in->leading = 0;
+		tracker_reset(&in->tracker);
+		ws_close(in->ws);
+		atc_log_warn("standby", "host=%s cause=\"lock lost\"",
+		    in->host);
+	}
+}
+
 static void
 ingest_tick(void *arg)
 {
@@ -414,7 +552,9 @@ ingest_tick(void *arg)
 		in->draining = 1;
 		in->drain_deadline_ms = now +
 		    (uint64_t)in->cfg->shutdown_timeout_ms;
-		set_paused(in, 1);
+		/* Stop reading; this is not backpressure, so not counted. */
+		in->paused = 1;
+		ws_pause(in->ws, 1);
 		atc_log_info("draining", "unconfirmed=%" PRIu64,
 		    in->last_tag - in->acked);
 	}
@@ -438,9 +578,10 @@ ingest_tick(void *arg)
 		    " unconfirmed=%" PRIu64, now - in->paused_since_ms,
 		    in->last_tag - in->acked);
 	}
+	check_leader(in, now);
 	if (in->mq == NULL && now >= in->next_mq_ms)
 		(void)mq_open(in);
-	if (in->mq != NULL && !ws_is_active(in->ws) &&
+	if (in->leading && in->mq != NULL && !ws_is_active(in->ws) &&
 	    now >= in->next_connect_ms)
 		source_open(in);
 	if (now - in->last_save_ms >= (uint64_t)in->cfg->cursor_save_ms)
@@ -451,41 +592,34 @@ ingest_tick(void *arg)
 	    TICK_IDLE_MS);
 }
 
-static void
-sleep_unless_stopped(uint64_t ms)
-{
-	struct timespec	ts = { 0, 50 * 1000000L };
-	uint64_t	until = atc_mono_ms() + ms;
-
-	while (atc_mono_ms() < until && !stop_requested)
-		nanosleep(&ts, NULL);
-}
-
 static int
-load_start(struct ingest *in)
+load_dictionary(struct ingest *in, const char *path)
 {
-	char		err[ATC_ERRLEN], q[300];
-	int64_t		seq = -1;
-	int		found = 0;
-	uint32_t	attempt = 0;
+	struct atc_buf	 dict;
+	FILE		*f;
+	char		 chunk[8192], err[ATC_ERRLEN];
+	size_t		 n;
+	int		 ret = -1;
 
-	while (cursor_load(in->db, in->host, &seq, &found, err,
-	    sizeof(err)) == -1) {
-		atc_log_warn("cursor_load_failed", "host=%s attempt=%u cause=%s",
-		    in->host, attempt + 1, atc_log_quote(q, sizeof(q), err));
-		sleep_unless_stopped(backoff_ms(attempt++,
-		    in->cfg->reconnect_max_ms));
-		if (stop_requested)
-			return -1;
+	atc_buf_init(&dict, 128 * 1024);
+	if ((f = fopen(path, "rb")) == NULL) {
+		atc_log_err("startup_failed", "cause=\"cannot open "
+		    "JETSTREAM_ZSTD_DICTIONARY\"");
+		goto out;
 	}
-	if (!found && in->cfg->source_cursor != NULL &&
-	    in->cfg->source_cursor[0] != '\0')
-		seq = strtoll(in->cfg->source_cursor, NULL, 10);
-	tracker_init(&in->tracker, seq);
-	in->saved_seq = found ? seq : -1;
-	atc_log_info("cursor_loaded", "host=%s stored=%s cursor=%" PRId64,
-	    in->host, found ? "true" : "false", seq);
-	return 0;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 &&
+	    dict.len < 16 * 1024 * 1024)
+		atc_buf_append(&dict, chunk, n);
+	fclose(f);
+	if ((in->zst = atc_zst_new(dict.data, dict.len, err,
+	    sizeof(err))) == NULL) {
+		atc_log_err("startup_failed", "cause=\"%s\"", err);
+		goto out;
+	}
+	ret = 0;
+out:
+	atc_buf_cleanup(&dict);
+	return ret;
 }
 
 int
@@ -509,9 +643,14 @@ ingest_run(const struct consumer_config *cfg)
 		atc_log_err("startup_failed", "cause=\"bad SOURCE_URL host\"");
 		goto out;
 	}
-	in.db = atc_db_new(cfg->database_url);
-	if (load_start(&in) == -1)
+	atc_buf_init(&in.inflated, 0);
+	in.jetstream = jetstream_is_url(cfg->source_url);
+	if (in.jetstream && cfg->jetstream_dict != NULL &&
+	    load_dictionary(&in, cfg->jetstream_dict) == -1)
 		goto out;
+	in.db = atc_db_new(cfg->database_url);
+	in.leader = leader_new(cfg->database_url, in.host);
+	tracker_init(&in.tracker, -1);
 	memset(&ev, 0, sizeof(ev));
 	ev.arg = &in;
 	ev.message = ingest_message;
@@ -534,11 +673,14 @@ ingest_run(const struct consumer_config *cfg)
 out:
 	ws_free(in.ws);
 	atc_mq_free(in.mq);
+	leader_free(in.leader);
 	atc_db_free(in.db);
 	if (in.tracker.ring != NULL)
 		tracker_cleanup(&in.tracker);
 	atc_frame_cleanup(&in.frame);
 	atc_buf_cleanup(&in.body);
+	atc_buf_cleanup(&in.inflated);
+	atc_zst_free(in.zst);
 	atc_config_list_free(in.collections);
 	return ret;
 }

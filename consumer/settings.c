@@ -62,7 +62,7 @@ check_level(const char *v, char *err, size_t errlen)
 static const struct atc_config_item items[] = {
 	{ "SOURCE_URL", "wss://bsky.network/xrpc/com.atproto.sync.subscribeRepos",
 	    ATC_CONFIG_STR, F(source_url), 0, 0, true, false, check_ws_url,
-	    "firehose (subscribeRepos) URL" },
+	    "firehose (subscribeRepos) or Jetstream (/subscribe) URL" },
 	{ "SOURCE_CURSOR", "", ATC_CONFIG_STR, F(source_cursor), 0, 0, false,
 	    false, check_cursor,
 	    "start seq when no cursor is stored: empty = live, 0 = replay window" },
@@ -77,6 +77,9 @@ static const struct atc_config_item items[] = {
 	{ "SOURCE_COLLECTIONS", CALENDAR_COLLECTIONS, ATC_CONFIG_STR,
 	    F(collections), 0, 0, true, false, NULL,
 	    "collections (NSIDs) forwarded" },
+	{ "JETSTREAM_ZSTD_DICTIONARY", NULL, ATC_CONFIG_STR, F(jetstream_dict),
+	    0, 0, false, false, NULL,
+	    "Jetstream zstd dictionary file: enables compress=true" },
 	{ "SOURCE_MAX_FRAME_BYTES", "5242880", ATC_CONFIG_INT,
 	    F(max_frame_len), 65536, 64 * 1024 * 1024, false, false, NULL,
 	    "largest WebSocket message accepted" },

@@ -13,6 +13,7 @@ struct consumer_config {
 	char		*database_url;
 	char		*log_level;
 	char		*collections;		/* comma-separated NSIDs kept */
+	char		*jetstream_dict;	/* zstd dictionary path or NULL */
 	long long	 max_frame_len;		/* bytes */
 	long long	 high_water;		/* unconfirmed messages: pause reading */
 	long long	 low_water;		/* resume reading below this */
