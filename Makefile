@@ -30,8 +30,8 @@ ALL_CFLAGS += $(CFLAGS)
 ALL_LDFLAGS += $(LDFLAGS)
 
 # Third-party libraries, found with pkg-config.
-LIBS_SHARED	= $(shell $(PKG_CONFIG) --libs libcrypto libzstd librabbitmq libpq)
-CFLAGS_SHARED	= $(shell $(PKG_CONFIG) --cflags libcrypto libzstd librabbitmq libpq)
+LIBS_SHARED	= $(shell $(PKG_CONFIG) --libs libcrypto libzstd librabbitmq libpq libsecp256k1)
+CFLAGS_SHARED	= $(shell $(PKG_CONFIG) --cflags libcrypto libzstd librabbitmq libpq libsecp256k1)
 LIBS_LWS	= $(shell $(PKG_CONFIG) --libs libwebsockets)
 LIBS_JANSSON	= $(shell $(PKG_CONFIG) --libs jansson)
 LIBS_CURL	= $(shell $(PKG_CONFIG) --libs libcurl)
@@ -39,27 +39,53 @@ LIBS_CMOCKA	= $(shell $(PKG_CONFIG) --libs cmocka)
 
 # --- shared/: the C library used by two or more services -----------------
 SHARED_SRC = \
-	shared/util.c shared/log.c shared/buf.c shared/config.c
+	shared/cbor.c shared/cid.c shared/car.c shared/crypto_hash.c \
+	shared/atjson.c shared/frame.c shared/jsout.c shared/zst.c \
+	shared/capture.c shared/frame_op.c \
+	shared/syntax.c shared/syntax_json.c shared/tid.c shared/crypto_sig.c \
+	shared/mst.c \
+	shared/util.c shared/log.c shared/buf.c shared/config.c \
+	shared/db.c shared/migrate.c \
+	shared/mq.c shared/mq_publish.c shared/mq_consume.c
 
 # --- consumer/: network -> RabbitMQ ---------------------------------------
 # CONSUMER_MAIN holds main(); everything else is also linked into the
 # consumer's unit tests.
 CONSUMER_MAIN = consumer/main.c
 CONSUMER_SRC = \
+	consumer/cmd_decode.c consumer/cmd_bench.c \
+	consumer/settings.c consumer/ws.c consumer/tracker.c consumer/cursor.c \
+	consumer/ingest.c consumer/ingest_source.c consumer/jetstream.c \
+	consumer/leader.c consumer/route.c \
+	consumer/cmd_capture.c \
 
 # --- processor/: RabbitMQ -> integration API -------------------------------
 PROCESSOR_MAIN = processor/main.c
 PROCESSOR_SRC = \
+	processor/map.c processor/outcome.c processor/api_client.c \
+	processor/settings.c processor/fate.c processor/pipeline.c \
+	processor/dlq.c
 
 # --- api/: Kore HTTP -> Postgres --------------------------------------------
 # API_PURE_SRC: no Kore calls (validation, mapping); unit-tested alone.
-# API_KORE_SRC: handlers and Kore glue.
+# API_KORE_SRC: handlers and Kore glue (store.c needs no Kore but does I/O,
+# so it is linked only into the binary).
 API_PURE_SRC = \
+	api/input.c api/auth.c api/validate.c
 
 API_KORE_SRC = \
+	api/api.c api/handlers.c api/store.c
 
 # --- unit tests: tests/<component>/test_<module>.c, one binary each --------
 UNIT_TESTS = \
+	tests/shared/test_cbor.c tests/shared/test_cid.c \
+	tests/shared/test_frame.c tests/shared/test_datamodel.c \
+	tests/consumer/test_decode_golden.c \
+	tests/consumer/test_tracker.c tests/consumer/test_jetstream.c \
+	tests/shared/test_syntax.c tests/shared/test_tid.c \
+	tests/shared/test_crypto_sig.c tests/shared/test_datamodel_json.c \
+	tests/shared/test_mst.c \
+	tests/processor/test_map.c tests/processor/test_outcome.c \
 
 SHARED_OBJ	= $(SHARED_SRC:%.c=$(BUILD)/obj/%.o)
 CONSUMER_OBJ	= $(CONSUMER_SRC:%.c=$(BUILD)/obj/%.o)
@@ -83,6 +109,47 @@ $(BUILD)/bin/processor: $(BUILD)/obj/$(PROCESSOR_MAIN:.c=.o) $(PROCESSOR_OBJ) $(
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_JANSSON) $(LIBS_SHARED) -lm
 
+# api: one self-contained binary built with Kore's own sources in
+# single-binary mode and exactly the feature defines of the installed Kore
+# (api/README.md explains why).
+KORE_DIR	?= /usr/share/kore
+KORE_FEATURES	= $(shell cat $(KORE_DIR)/features) -DKORE_SINGLE_BINARY
+KORE_SRC	= kore.c buf.c config.c connection.c domain.c filemap.c \
+	fileref.c json.c mem.c msg.c module.c net.c pool.c runtime.c timer.c \
+	utils.c worker.c keymgr.c auth.c accesslog.c http.c validator.c \
+	websocket.c pgsql.c tasks.c linux.c seccomp.c
+KORE_OBJ	= $(KORE_SRC:%.c=$(BUILD)/obj/kore/%.o) $(BUILD)/obj/kore/version.o
+KORE_CFLAGS	= -std=c99 -O2 -g -D_GNU_SOURCE=1 -I$(KORE_DIR)/include/kore \
+	-I$(BUILD)/obj/kore $(KORE_FEATURES) -DPREFIX='"/usr"' \
+	-fstack-protector-all -Wno-deprecated-declarations
+API_KORE_OBJ	= $(API_KORE_SRC:%.c=$(BUILD)/obj/%.o)
+$(API_KORE_OBJ): ALL_CFLAGS += $(KORE_FEATURES) -I$(KORE_DIR)/include -Iapi
+
+$(BUILD)/obj/kore/platform.h:
+	@mkdir -p $(@D)
+	$(KORE_DIR)/misc/linux-platform.sh > $@
+$(BUILD)/obj/kore/version.c:
+	@mkdir -p $(@D)
+	printf 'const char *kore_version = "%s";\n' "$$(cat $(KORE_DIR)/RELEASE)" > $@
+$(BUILD)/obj/kore/version.o: $(BUILD)/obj/kore/version.c
+	$(CC) $(KORE_CFLAGS) -c $< -o $@
+$(BUILD)/obj/kore/%.o: $(KORE_DIR)/src/%.c $(BUILD)/obj/kore/platform.h
+	@mkdir -p $(@D)
+	$(CC) $(KORE_CFLAGS) -c $< -o $@
+
+$(BUILD)/bin/api: $(KORE_OBJ) $(API_KORE_OBJ) $(API_PURE_OBJ) $(LIBATC)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -rdynamic -o $@ $^ $(LIBS_JANSSON) $(LIBS_SHARED) \
+	    -lssl -lcrypto -lpthread -ldl -lm
+
+migrate: $(BUILD)/bin/api
+	$(BUILD)/bin/api migrate
+
+# Tests see their component's headers.
+$(BUILD)/obj/tests/consumer/%.o: ALL_CFLAGS += -Iconsumer
+$(BUILD)/obj/tests/processor/%.o: ALL_CFLAGS += -Iprocessor
+$(BUILD)/obj/tests/api/%.o: ALL_CFLAGS += -Iapi
+
 # Unit tests link their component's objects (never its main) and cmocka.
 $(BUILD)/tests/shared/%: $(BUILD)/obj/tests/shared/%.o $(LIBATC)
 	@mkdir -p $(@D)
@@ -100,6 +167,34 @@ $(BUILD)/tests/api/%: $(BUILD)/obj/tests/api/%.o $(API_PURE_OBJ) $(LIBATC)
 unit: $(UNIT_BINS)
 	@tests/run_unit.sh $(UNIT_BINS)
 
+# --- local services, dependencies, the whole test run (scripts/, tests/) ----
+deps:
+	scripts/deps.sh
+
+test-deps:
+	scripts/deps.sh --test
+
+services-up:
+	scripts/services.sh up
+
+services-down:
+	scripts/services.sh down
+
+# Sequential on purpose: the build needs the packages deps installs, and
+# pkg-config must run after them, hence the sub-make.
+test: test-deps
+	$(MAKE) all
+	scripts/services.sh up
+	tests/run.sh
+
+check: test
+
+run: deps
+	$(MAKE) all
+	scripts/services.sh up
+	$(MAKE) migrate
+	scripts/run.sh
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CFLAGS_SHARED) -c $< -o $@
@@ -107,6 +202,55 @@ $(BUILD)/obj/%.o: %.c
 $(LIBATC): $(SHARED_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
+
+# --- fuzzing: libFuzzer targets over the decoders (clang only) ------------
+# `make fuzz FUZZ_SECONDS=N` builds tests/fuzz/fuzz_<t>.c against the shared
+# sources instrumented with -fsanitize=fuzzer,address,undefined, builds the
+# seed corpora from the fixtures (in place, under build/fuzz/seed) and runs
+# each target for N seconds. Crashes land in build/fuzz/artifacts/<t>/.
+FUZZ_CC		?= clang
+FUZZ_SECONDS	?= 60
+FIXTURES_DIR	?= ../shared/fixtures
+FUZZ_TARGETS	= frame car cbor_json jetstream_json
+FUZZ_CFLAGS	= -std=c11 -D_GNU_SOURCE -g -O1 -Ishared -Iconsumer \
+		  -fno-omit-frame-pointer -fsanitize=address,undefined \
+		  -fno-sanitize-recover=undefined
+FUZZ_SRC	= $(SHARED_SRC) consumer/jetstream.c
+FUZZ_LIB	= $(BUILD)/fuzz/libatc_fuzz.a
+FUZZ_BINS	= $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(CFLAGS_SHARED) \
+	    -c $< -o $@
+$(FUZZ_LIB): $(FUZZ_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(CFLAGS_SHARED) -o $@ \
+	    $^ $(LIBS_JANSSON) $(LIBS_SHARED) -lm
+$(BUILD)/fuzz/seed-tool: tests/fuzz/fuzz_seed.c $(LIBATC)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CFLAGS_SHARED) $(ALL_LDFLAGS) -o $@ $^ \
+	    $(LIBS_JANSSON) $(LIBS_SHARED) -lm
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS) $(BUILD)/fuzz/seed-tool
+fuzz: fuzz-build
+	@test -d $(FIXTURES_DIR) || { echo "fuzz: no fixtures at $(FIXTURES_DIR)"; exit 1; }
+	rm -rf $(BUILD)/fuzz/seed
+	$(BUILD)/fuzz/seed-tool $(FIXTURES_DIR) $(BUILD)/fuzz/seed
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(BUILD)/fuzz/corpus/$$t $(BUILD)/fuzz/artifacts/$$t; \
+		echo "fuzz_$$t: $(FUZZ_SECONDS)s, seeds $$(ls $(BUILD)/fuzz/seed/$$t | wc -l)"; \
+		$(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+		    -print_final_stats=1 -max_len=1048576 -rss_limit_mb=2048 \
+		    -artifact_prefix=$(BUILD)/fuzz/artifacts/$$t/ \
+		    $(BUILD)/fuzz/corpus/$$t $(BUILD)/fuzz/seed/$$t \
+		    2>$(BUILD)/fuzz/fuzz_$$t.log || \
+		    { tail -60 $(BUILD)/fuzz/fuzz_$$t.log; exit 1; }; \
+		grep -E '^stat::(number_of_executed_units|peak_rss_mb)' \
+		    $(BUILD)/fuzz/fuzz_$$t.log; \
+	done
 
 clean:
 	rm -rf $(BUILD)

@@ -21,6 +21,7 @@
 #include "db.h"
 #include "frame.h"
 #include "ingest.h"
+#include "ingest_priv.h"
 #include "jetstream.h"
 #include "jsout.h"
 #include "leader.h"
@@ -37,52 +38,7 @@
 #define STATS_MS	60000
 #define PAUSE_WARN_MS	30000
 #define LEADER_CHECK_MS	1000
-/* Jetstream cursors are rewound on reconnect: time_us is per instance and
- * events near the cut may be re-sent in another order. */
-#define JETSTREAM_REWIND_US	(5LL * 1000 * 1000)
-
-struct ingest_stats {
-	uint64_t	frames;
-	uint64_t	frames_dropped;
-	uint64_t	ops_published;
-	uint64_t	ops_dropped;
-	uint64_t	reconnects;
-	uint64_t	pauses;
-};
-
-struct ingest {
-	const struct consumer_config	*cfg;
-	struct ws_client		*ws;
-	struct atc_mq			*mq;		/* NULL while down */
-	struct atc_db			*db;
-	struct leader			*leader;	/* replica election */
-	int				 leading;	/* holds the lock, cursor loaded */
-	uint64_t			 next_leader_ms;
-	struct tracker			 tracker;
-	struct atc_frame		 frame;
-	struct atc_frame_opts		 opts;
-	char				**collections;	/* owned list */
-	struct atc_buf			 body;		/* message scratch */
-	int				 jetstream;	/* JSON source */
-	struct atc_zst			*zst;		/* compress=true, or NULL */
-	struct atc_buf			 inflated;	/* decompressed event */
-	char				 host[256];	/* cursor key, "source" */
-	int64_t				 saved_seq;	/* last stored cursor */
-	uint64_t			 last_tag;	/* last delivery tag used */
-	uint64_t			 acked;
-	uint64_t			 next_connect_ms;
-	uint64_t			 next_mq_ms;
-	uint64_t			 last_save_ms;
-	uint64_t			 last_stats_ms;
-	uint64_t			 paused_since_ms;
-	uint32_t			 attempts;	/* failed source connects */
-	uint32_t			 mq_attempts;
-	int				 paused;
-	int				 pause_warned;
-	int				 draining;
-	uint64_t			 drain_deadline_ms;
-	struct ingest_stats		 stats;
-};
+#define DEPTH_CHECK_MS	1000
 
 static volatile sig_atomic_t	stop_requested;
 
@@ -92,8 +48,8 @@ ingest_request_stop(void)
 	stop_requested = 1;
 }
 
-static uint64_t
-backoff_ms(uint32_t attempts, long long max_ms)
+uint64_t
+ingest_backoff_ms(uint32_t attempts, long long max_ms)
 {
 	uint64_t	base = 500, d;
 
@@ -120,20 +76,8 @@ source_host(const char *url, char *out, size_t outlen)
 	return 0;
 }
 
-static const char *
-routing_kind(const char *collection)
-{
-	size_t	n = strlen(collection);
-
-	if (n >= 15 && strcmp(collection + n - 15, ".calendar.event") == 0)
-		return "event";
-	if (n >= 14 && strcmp(collection + n - 14, ".calendar.rsvp") == 0)
-		return "rsvp";
-	return "record";
-}
-
-static void
-mq_lost(struct ingest *in, const char *cause)
+void
+ingest_mq_lost(struct ingest *in, const char *cause)
 {
 	char	q[300];
 
@@ -145,7 +89,7 @@ mq_lost(struct ingest *in, const char *cause)
 	in->last_tag = in->acked = 0;
 	tracker_reset(&in->tracker);
 	in->next_mq_ms = atc_mono_ms() +
-	    backoff_ms(in->mq_attempts++, in->cfg->reconnect_max_ms);
+	    ingest_backoff_ms(in->mq_attempts++, in->cfg->reconnect_max_ms);
 	/* Whatever was read but not confirmed is replayed from the source. */
 	ws_close(in->ws);
 }
@@ -165,7 +109,7 @@ mq_open(struct ingest *in)
 		atc_mq_free(in->mq);
 		in->mq = NULL;
 		in->next_mq_ms = atc_mono_ms() +
-		    backoff_ms(in->mq_attempts++, in->cfg->reconnect_max_ms);
+		    ingest_backoff_ms(in->mq_attempts++, in->cfg->reconnect_max_ms);
 		return -1;
 	}
 	in->mq_attempts = 0;
@@ -196,46 +140,29 @@ save_cursor(struct ingest *in)
 	    in->saved_seq);
 }
 
-static void
-source_open(struct ingest *in)
+/*
+ * Reading pauses while either the broker owes too many confirms or the
+ * queue downstream is too deep, and resumes when both are back under their
+ * low-water marks (hysteresis, so it does not flap).
+ */
+void
+ingest_update_pause(struct ingest *in)
 {
-	struct atc_buf	url;
-	char		err[ATC_ERRLEN], q[300];
-
-	atc_buf_init(&url, 256);
-	if (in->jetstream) {
-		int64_t c = in->tracker.safe_seq;
-
-		if (c > JETSTREAM_REWIND_US)
-			c -= JETSTREAM_REWIND_US;
-		jetstream_build_url(&url, in->cfg->source_url,
-		    (const char *const *)in->collections, c);
-		if (in->zst != NULL && strstr(in->cfg->source_url,
-		    "compress=") == NULL)
-			atc_buf_puts(&url, "&compress=true");
-	} else {
-		atc_buf_puts(&url, in->cfg->source_url);
-		if (in->tracker.safe_seq >= 0)
-			atc_buf_appendf(&url, "%scursor=%" PRId64,
-			    strchr(in->cfg->source_url, '?') ? "&" : "?",
-			    in->tracker.safe_seq);
-	}
-	atc_log_info("source_connecting", "host=%s cursor=%" PRId64
-	    " attempt=%u", in->host, in->tracker.safe_seq, in->attempts + 1);
-	if (ws_open(in->ws, atc_buf_cstr(&url), err, sizeof(err)) == -1) {
-		atc_log_warn("source_connect_failed", "host=%s cause=%s",
-		    in->host, atc_log_quote(q, sizeof(q), err));
-		in->next_connect_ms = atc_mono_ms() +
-		    backoff_ms(in->attempts++, in->cfg->reconnect_max_ms);
-	}
-	atc_buf_cleanup(&url);
-}
-
-static void
-set_paused(struct ingest *in, int paused)
-{
+	uint64_t	unconfirmed = in->last_tag - in->acked;
 	uint64_t	now = atc_mono_ms();
+	int		paused;
 
+	if (in->draining)
+		return;
+	if (unconfirmed > (uint64_t)in->cfg->high_water)
+		in->paused_unconfirmed = 1;
+	else if (unconfirmed < (uint64_t)in->cfg->low_water)
+		in->paused_unconfirmed = 0;
+	if (in->queue_depth > in->cfg->depth_high)
+		in->paused_depth = 1;
+	else if (in->queue_depth < in->cfg->depth_low)
+		in->paused_depth = 0;
+	paused = in->paused_unconfirmed || in->paused_depth;
 	if (in->paused == paused)
 		return;
 	in->paused = paused;
@@ -244,220 +171,37 @@ set_paused(struct ingest *in, int paused)
 		in->stats.pauses++;
 		in->paused_since_ms = now;
 		in->pause_warned = 0;
-		atc_log_info("backpressure_pause", "unconfirmed=%" PRIu64,
-		    in->last_tag - in->acked);
+		atc_log_info("backpressure_pause", "unconfirmed=%" PRIu64
+		    " queue_depth=%lld", unconfirmed, in->queue_depth);
 	} else
 		atc_log_info("backpressure_resume", "paused_ms=%" PRIu64,
 		    now - in->paused_since_ms);
 }
 
+/* Measures the main queue's depth on a connection of its own (an RPC on
+ * the confirm channel would interleave with the confirms). */
 static void
-log_record_dropped(struct ingest *in, const struct atc_frame_op *op,
-    const char *cause)
+check_depth(struct ingest *in, uint64_t now)
 {
-	char	q[300];
+	char	err[ATC_ERRLEN], q[300];
 
-	in->stats.ops_dropped++;
-	atc_log_warn("record_dropped", "uri=at://%s/%s/%s seq=%" PRId64
-	    " cause=%s", in->frame.did ? in->frame.did : "?", op->collection,
-	    op->rkey, in->frame.seq, atc_log_quote(q, sizeof(q), cause));
-}
-
-/* Publishes every kept op of the current commit. -1: broker lost. */
-static int
-publish_commit(struct ingest *in, uint64_t time_us)
-{
-	const struct atc_frame_op	*op;
-	char				 err[ATC_ERRLEN], rk[64], mid[512];
-	uint64_t			 tag;
-	size_t				 i;
-
-	for (i = 0; i < in->frame.nops; i++) {
-		op = &in->frame.ops[i];
-		if (op->status == ATC_OP_FILTERED)
-			continue;
-		if (op->status == ATC_OP_FAILED) {
-			log_record_dropped(in, op, op->error ? op->error :
-			    "invalid op");
-			continue;
-		}
-		atc_buf_reset(&in->body);
-		if (atc_jsout_commit_op(&in->body, &in->frame, i, time_us,
-		    in->host, err, sizeof(err)) == -1) {
-			log_record_dropped(in, op, err);
-			continue;
-		}
-		(void)snprintf(rk, sizeof(rk), "%s.%s",
-		    routing_kind(op->collection),
-		    atc_op_action_name(op->action));
-		(void)snprintf(mid, sizeof(mid), "at://%s/%s/%s#%s",
-		    in->frame.did, op->collection, op->rkey,
-		    in->frame.rev ? in->frame.rev : "");
-		if (atc_mq_publish(in->mq, ATC_MQ_EXCHANGE, rk, in->body.data,
-		    in->body.len, mid, NULL, 0, &tag, err, sizeof(err)) == -1) {
-			mq_lost(in, err);
-			return -1;
-		}
-		in->last_tag = tag;
-		in->stats.ops_published++;
-		atc_log_debug("record_published", "uri=at://%s/%s/%s seq=%"
-		    PRId64 " rk=%s", in->frame.did, op->collection, op->rkey,
-		    in->frame.seq, rk);
+	if (now < in->next_depth_ms)
+		return;
+	in->next_depth_ms = now + DEPTH_CHECK_MS;
+	if (in->mq_depth == NULL && (in->mq_depth = atc_mq_connect(
+	    in->cfg->rabbitmq_url, "atcal-consumer-depth", err,
+	    sizeof(err))) == NULL) {
+		in->queue_depth = -1;
+		return;
 	}
-	return 0;
-}
-
-/* One Jetstream event. -1: broker lost or protocol error. */
-static int
-jetstream_message(struct ingest *in, const uint8_t *data, size_t len,
-    int binary)
-{
-	struct jetstream_event	ev;
-	enum jetstream_result	r;
-	char			err[ATC_ERRLEN], q[300];
-	uint64_t		tag;
-
-	if (binary) {
-		if (in->zst == NULL) {
-			atc_log_warn("source_protocol_error", "host=%s cause="
-			    "\"binary Jetstream frame without a dictionary\"",
-			    in->host);
-			return -1;
-		}
-		atc_buf_reset(&in->inflated);
-		if (atc_zst_message(in->zst, &in->inflated, data, len,
-		    (size_t)in->cfg->max_frame_len, err, sizeof(err)) == -1) {
-			in->stats.frames_dropped++;
-			atc_log_warn("frame_dropped", "host=%s len=%zu cause=%s",
-			    in->host, len, atc_log_quote(q, sizeof(q), err));
-			return 0;
-		}
-		data = in->inflated.data;
-		len = in->inflated.len;
+	in->queue_depth = atc_mq_queue_depth(in->mq_depth, ATC_MQ_QUEUE, err,
+	    sizeof(err));
+	if (in->queue_depth == -1) {
+		atc_log_debug("queue_depth_failed", "cause=%s",
+		    atc_log_quote(q, sizeof(q), err));
+		atc_mq_free(in->mq_depth);
+		in->mq_depth = NULL;
 	}
-	atc_buf_reset(&in->body);
-	r = jetstream_translate((const char *)data, len,
-	    (const char *const *)in->collections, in->host, &in->body, &ev,
-	    err, sizeof(err));
-	if (r == JETSTREAM_INVALID) {
-		in->stats.ops_dropped++;
-		atc_log_warn("record_dropped", "uri=%s cause=%s",
-		    ev.uri[0] ? ev.uri : "?", atc_log_quote(q, sizeof(q), err));
-	} else if (r == JETSTREAM_PUBLISH) {
-		if (atc_mq_publish(in->mq, ATC_MQ_EXCHANGE, ev.routing_key,
-		    in->body.data, in->body.len, ev.message_id, NULL, 0, &tag,
-		    err, sizeof(err)) == -1) {
-			mq_lost(in, err);
-			return -1;
-		}
-		in->last_tag = tag;
-		in->stats.ops_published++;
-	}
-	if (ev.time_us >= 0)
-		tracker_frame_done(&in->tracker, ev.time_us, in->last_tag);
-	return 0;
-}
-
-static int
-ingest_message(void *arg, const uint8_t *data, size_t len, int binary)
-{
-	struct ingest	*in = arg;
-	char		 err[ATC_ERRLEN], q[300], q2[300];
-	uint64_t	 now_us = atc_wall_us();
-
-	if (in->draining || !in->leading)
-		return 0;
-	if (in->jetstream) {
-		if (in->mq == NULL)
-			return -1;
-		in->stats.frames++;
-		in->attempts = 0;
-		if (jetstream_message(in, data, len, binary) == -1)
-			return -1;
-		if (in->last_tag - in->acked > (uint64_t)in->cfg->high_water)
-			set_paused(in, 1);
-		return 0;
-	}
-	if (!binary) {
-		atc_log_warn("source_protocol_error", "host=%s cause=%s",
-		    in->host, "\"text frame on a binary stream\"");
-		return -1;
-	}
-	if (in->mq == NULL)
-		return -1;
-	in->stats.frames++;
-	in->attempts = 0;
-	if (atc_frame_decode(&in->frame, data, len, &in->opts, err,
-	    sizeof(err)) == -1) {
-		in->stats.frames_dropped++;
-		atc_log_warn("frame_dropped", "host=%s len=%zu cause=%s",
-		    in->host, len, atc_log_quote(q, sizeof(q), err));
-		return 0;
-	}
-	switch (in->frame.kind) {
-	case ATC_FRAME_COMMIT:
-		if (in->frame.nkept + in->frame.nfailed > 0 &&
-		    publish_commit(in, now_us) == -1)
-			return -1;
-		break;
-	case ATC_FRAME_ERROR:
-		atc_log_err("source_error_frame", "host=%s error=%s message=%s",
-		    in->host, atc_log_quote(q, sizeof(q), in->frame.name),
-		    atc_log_quote(q2, sizeof(q2), in->frame.message));
-		in->next_connect_ms = atc_mono_ms() +
-		    backoff_ms(in->attempts++, in->cfg->reconnect_max_ms);
-		return -1;
-	case ATC_FRAME_INFO:
-		atc_log_warn("source_info", "host=%s name=%s message=%s",
-		    in->host, atc_log_quote(q, sizeof(q), in->frame.name),
-		    atc_log_quote(q2, sizeof(q2), in->frame.message));
-		break;
-	default:
-		break;
-	}
-	if (in->frame.has_seq)
-		tracker_frame_done(&in->tracker, in->frame.seq, in->last_tag);
-	if (in->last_tag - in->acked > (uint64_t)in->cfg->high_water)
-		set_paused(in, 1);
-	return 0;
-}
-
-static void
-ingest_oversized(void *arg, size_t len)
-{
-	struct ingest	*in = arg;
-
-	in->stats.frames_dropped++;
-	atc_log_warn("frame_dropped", "host=%s len=%zu cause=\"frame larger "
-	    "than %lld bytes\"", in->host, len, in->cfg->max_frame_len);
-}
-
-static void
-ingest_connected(void *arg)
-{
-	struct ingest	*in = arg;
-
-	atc_log_info("source_connected", "host=%s cursor=%" PRId64, in->host,
-	    in->tracker.safe_seq);
-}
-
-static void
-ingest_disconnected(void *arg, const char *reason, int retry_after_s)
-{
-	struct ingest	*in = arg;
-	uint64_t	 delay;
-	char		 q[300];
-
-	in->stats.reconnects++;
-	delay = backoff_ms(in->attempts++, in->cfg->reconnect_max_ms);
-	if (retry_after_s > 0 && (uint64_t)retry_after_s * 1000 > delay)
-		delay = (uint64_t)retry_after_s * 1000;
-	if (in->next_connect_ms < atc_mono_ms() + delay)
-		in->next_connect_ms = atc_mono_ms() + delay;
-	if (!in->draining)
-		atc_log_warn("source_disconnected", "host=%s cause=%s "
-		    "retry_in_ms=%" PRIu64, in->host,
-		    atc_log_quote(q, sizeof(q), reason), delay);
 }
 
 static void
@@ -470,11 +214,11 @@ poll_confirms(struct ingest *in, int timeout_ms)
 		return;
 	if (atc_mq_confirm_poll(in->mq, timeout_ms, &in->acked, &nacked, err,
 	    sizeof(err)) == -1) {
-		mq_lost(in, err);
+		ingest_mq_lost(in, err);
 		return;
 	}
 	if (nacked) {
-		mq_lost(in, "broker nacked a message");
+		ingest_mq_lost(in, "broker nacked a message");
 		return;
 	}
 	(void)tracker_confirmed(&in->tracker, in->acked);
@@ -568,22 +312,22 @@ ingest_tick(void *arg)
 		}
 		return;
 	}
-	if (in->paused && in->last_tag - in->acked <
-	    (uint64_t)in->cfg->low_water)
-		set_paused(in, 0);
+	check_depth(in, now);
+	ingest_update_pause(in);
 	if (in->paused && !in->pause_warned &&
 	    now - in->paused_since_ms > PAUSE_WARN_MS) {
 		in->pause_warned = 1;
 		atc_log_warn("backpressure_long_pause", "paused_ms=%" PRIu64
-		    " unconfirmed=%" PRIu64, now - in->paused_since_ms,
-		    in->last_tag - in->acked);
+		    " unconfirmed=%" PRIu64 " queue_depth=%lld",
+		    now - in->paused_since_ms, in->last_tag - in->acked,
+		    in->queue_depth);
 	}
 	check_leader(in, now);
 	if (in->mq == NULL && now >= in->next_mq_ms)
 		(void)mq_open(in);
 	if (in->leading && in->mq != NULL && !ws_is_active(in->ws) &&
 	    now >= in->next_connect_ms)
-		source_open(in);
+		ingest_source_open(in);
 	if (now - in->last_save_ms >= (uint64_t)in->cfg->cursor_save_ms)
 		save_cursor(in);
 	if (now - in->last_stats_ms >= STATS_MS)
@@ -633,6 +377,7 @@ ingest_run(const struct consumer_config *cfg)
 	memset(&in, 0, sizeof(in));
 	in.cfg = cfg;
 	in.saved_seq = -1;
+	in.queue_depth = -1;
 	srandom((unsigned)atc_wall_us());
 	atc_frame_init(&in.frame);
 	atc_buf_init(&in.body, 4096);
@@ -673,6 +418,7 @@ ingest_run(const struct consumer_config *cfg)
 out:
 	ws_free(in.ws);
 	atc_mq_free(in.mq);
+	atc_mq_free(in.mq_depth);
 	leader_free(in.leader);
 	atc_db_free(in.db);
 	if (in.tracker.ring != NULL)

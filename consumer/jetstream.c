@@ -14,23 +14,12 @@
 
 #include "buf.h"
 #include "jetstream.h"
+#include "route.h"
 #include "syntax.h"
 #include "util.h"
 
 #define MAX_EVENT_LEN	(2u * 1024 * 1024)
 #define MAX_DEPTH	32
-
-static const char *
-kind_of(const char *collection)
-{
-	size_t	n = strlen(collection);
-
-	if (n >= 15 && strcmp(collection + n - 15, ".calendar.event") == 0)
-		return "event";
-	if (n >= 14 && strcmp(collection + n - 14, ".calendar.rsvp") == 0)
-		return "rsvp";
-	return "record";
-}
 
 static int
 wanted(const char *const *collections, const char *c)
@@ -154,7 +143,7 @@ jetstream_translate(const char *data, size_t len,
 		}
 	}
 	(void)snprintf(ev->routing_key, sizeof(ev->routing_key), "%s.%s",
-	    kind_of(coll), op);
+	    route_kind(coll), op);
 	(void)snprintf(ev->message_id, sizeof(ev->message_id), "%s#%s",
 	    ev->uri, rev);
 	if (json_object_set_new(root, "seq", json_integer(time_us)) == -1 ||

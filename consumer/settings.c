@@ -89,6 +89,12 @@ static const struct atc_config_item items[] = {
 	{ "INGESTER_RESUME_UNCONFIRMED", "1000", ATC_CONFIG_INT,
 	    F(low_water), 0, 60000, false, false, NULL,
 	    "unconfirmed messages under which reading resumes" },
+	{ "INGESTER_HIGH_WATER_MARK", "100000", ATC_CONFIG_INT, F(depth_high),
+	    1, 100000000, false, false, NULL,
+	    "queue depth at which reading pauses" },
+	{ "INGESTER_LOW_WATER_MARK", "80000", ATC_CONFIG_INT, F(depth_low),
+	    0, 100000000, false, false, NULL,
+	    "queue depth under which reading resumes" },
 	{ "SOURCE_IDLE_TIMEOUT", "60s", ATC_CONFIG_MS, F(idle_timeout_ms),
 	    5000, 3600000, false, false, NULL,
 	    "a connection silent this long is dead (pinged at half)" },
@@ -116,6 +122,11 @@ settings_load(struct consumer_config *out)
 	if (n == 0 && out->low_water >= out->high_water) {
 		atc_buf_puts(&errs, "INGESTER_RESUME_UNCONFIRMED: must be "
 		    "below INGESTER_MAX_UNCONFIRMED\n");
+		n++;
+	}
+	if (n == 0 && out->depth_low >= out->depth_high) {
+		atc_buf_puts(&errs, "INGESTER_LOW_WATER_MARK: must be below "
+		    "INGESTER_HIGH_WATER_MARK\n");
 		n++;
 	}
 	if (n > 0)

@@ -17,6 +17,8 @@ struct consumer_config {
 	long long	 max_frame_len;		/* bytes */
 	long long	 high_water;		/* unconfirmed messages: pause reading */
 	long long	 low_water;		/* resume reading below this */
+	long long	 depth_high;		/* queue depth: pause reading */
+	long long	 depth_low;		/* queue depth: resume below this */
 	long long	 idle_timeout_ms;	/* silent connection is dead after this */
 	long long	 cursor_save_ms;	/* how often the safe cursor is stored */
 	long long	 reconnect_max_ms;	/* backoff ceiling */

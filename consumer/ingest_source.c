@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * What arrives from the source: firehose frames are decoded and each kept
+ * op becomes one persistent message; Jetstream events are validated and
+ * forwarded. Every frame, published from or not, is then handed to the
+ * tracker so the cursor can pass it once its messages are confirmed.
+ * Anything dropped leaves one log line with its uri and cause.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "frame.h"
+#include "ingest_priv.h"
+#include "jetstream.h"
+#include "jsout.h"
+#include "log.h"
+#include "mq.h"
+#include "route.h"
+#include "settings.h"
+#include "tracker.h"
+#include "util.h"
+#include "ws.h"
+#include "zst.h"
+
+void
+ingest_source_open(struct ingest *in)
+{
+	struct atc_buf	url;
+	char		err[ATC_ERRLEN], q[300];
+
+	atc_buf_init(&url, 256);
+	if (in->jetstream) {
+		int64_t c = in->tracker.safe_seq;
+
+		if (c > JETSTREAM_REWIND_US)
+			c -= JETSTREAM_REWIND_US;
+		jetstream_build_url(&url, in->cfg->source_url,
+		    (const char *const *)in->collections, c);
+		if (in->zst != NULL && strstr(in->cfg->source_url,
+		    "compress=") == NULL)
+			atc_buf_puts(&url, "&compress=true");
+	} else {
+		atc_buf_puts(&url, in->cfg->source_url);
+		if (in->tracker.safe_seq >= 0)
+			atc_buf_appendf(&url, "%scursor=%" PRId64,
+			    strchr(in->cfg->source_url, '?') ? "&" : "?",
+			    in->tracker.safe_seq);
+	}
+	atc_log_info("source_connecting", "host=%s cursor=%" PRId64
+	    " attempt=%u", in->host, in->tracker.safe_seq, in->attempts + 1);
+	if (ws_open(in->ws, atc_buf_cstr(&url), err, sizeof(err)) == -1) {
+		atc_log_warn("source_connect_failed", "host=%s cause=%s",
+		    in->host, atc_log_quote(q, sizeof(q), err));
+		in->next_connect_ms = atc_mono_ms() +
+		    ingest_backoff_ms(in->attempts++, in->cfg->reconnect_max_ms);
+	}
+	atc_buf_cleanup(&url);
+}
+
+static void
+log_record_dropped(struct ingest *in, const struct atc_frame_op *op,
+    const char *cause)
+{
+	char	q[300];
+
+	in->stats.ops_dropped++;
+	atc_log_warn("record_dropped", "uri=at://%s/%s/%s seq=%" PRId64
+	    " cause=%s", in->frame.did ? in->frame.did : "?", op->collection,
+	    op->rkey, in->frame.seq, atc_log_quote(q, sizeof(q), cause));
+}
+
+/* Publishes every kept op of the current commit. -1: broker lost. */
+static int
+publish_commit(struct ingest *in, uint64_t time_us)
+{
+	const struct atc_frame_op	*op;
+	char				 err[ATC_ERRLEN], rk[64], mid[512];
+	uint64_t			 tag;
+	size_t				 i;
+
+	for (i = 0; i < in->frame.nops; i++) {
+		op = &in->frame.ops[i];
+		if (op->status == ATC_OP_FILTERED)
+			continue;
+		if (op->status == ATC_OP_FAILED) {
+			log_record_dropped(in, op, op->error ? op->error :
+			    "invalid op");
+			continue;
+		}
+		atc_buf_reset(&in->body);
+		if (atc_jsout_commit_op(&in->body, &in->frame, i, time_us,
+		    in->host, err, sizeof(err)) == -1) {
+			log_record_dropped(in, op, err);
+			continue;
+		}
+		(void)snprintf(rk, sizeof(rk), "%s.%s",
+		    route_kind(op->collection),
+		    atc_op_action_name(op->action));
+		(void)snprintf(mid, sizeof(mid), "at://%s/%s/%s#%s",
+		    in->frame.did, op->collection, op->rkey,
+		    in->frame.rev ? in->frame.rev : "");
+		if (atc_mq_publish(in->mq, ATC_MQ_EXCHANGE, rk, in->body.data,
+		    in->body.len, mid, NULL, 0, &tag, err, sizeof(err)) == -1) {
+			ingest_mq_lost(in, err);
+			return -1;
+		}
+		in->last_tag = tag;
+		in->stats.ops_published++;
+		atc_log_debug("record_published", "uri=at://%s/%s/%s seq=%"
+		    PRId64 " rk=%s", in->frame.did, op->collection, op->rkey,
+		    in->frame.seq, rk);
+	}
+	return 0;
+}
+
+/* One Jetstream event. -1: broker lost or protocol error. */
+static int
+jetstream_message(struct ingest *in, const uint8_t *data, size_t len,
+    int binary)
+{
+	struct jetstream_event	ev;
+	enum jetstream_result	r;
+	char			err[ATC_ERRLEN], q[300];
+	uint64_t		tag;
+
+	if (binary) {
+		if (in->zst == NULL) {
+			atc_log_warn("source_protocol_error", "host=%s cause="
+			    "\"binary Jetstream frame without a dictionary\"",
+			    in->host);
+			return -1;
+		}
+		atc_buf_reset(&in->inflated);
+		if (atc_zst_message(in->zst, &in->inflated, data, len,
+		    (size_t)in->cfg->max_frame_len, err, sizeof(err)) == -1) {
+			in->stats.frames_dropped++;
+			atc_log_warn("frame_dropped", "host=%s len=%zu cause=%s",
+			    in->host, len, atc_log_quote(q, sizeof(q), err));
+			return 0;
+		}
+		data = in->inflated.data;
+		len = in->inflated.len;
+	}
+	atc_buf_reset(&in->body);
+	r = jetstream_translate((const char *)data, len,
+	    (const char *const *)in->collections, in->host, &in->body, &ev,
+	    err, sizeof(err));
+	if (r == JETSTREAM_INVALID) {
+		in->stats.ops_dropped++;
+		atc_log_warn("record_dropped", "uri=%s cause=%s",
+		    ev.uri[0] ? ev.uri : "?", atc_log_quote(q, sizeof(q), err));
+	} else if (r == JETSTREAM_PUBLISH) {
+		if (atc_mq_publish(in->mq, ATC_MQ_EXCHANGE, ev.routing_key,
+		    in->body.data, in->body.len, ev.message_id, NULL, 0, &tag,
+		    err, sizeof(err)) == -1) {
+			ingest_mq_lost(in, err);
+			return -1;
+		}
+		in->last_tag = tag;
+		in->stats.ops_published++;
+	}
+	if (ev.time_us >= 0)
+		tracker_frame_done(&in->tracker, ev.time_us, in->last_tag);
+	return 0;
+}
+
+int
+ingest_message(void *arg, const uint8_t *data, size_t len, int binary)
+{
+	struct ingest	*in = arg;
+	char		 err[ATC_ERRLEN], q[300], q2[300];
+	uint64_t	 now_us = atc_wall_us();
+
+	if (in->draining || !in->leading)
+		return 0;
+	if (in->jetstream) {
+		if (in->mq == NULL)
+			return -1;
+		in->stats.frames++;
+		in->attempts = 0;
+		if (jetstream_message(in, data, len, binary) == -1)
+			return -1;
+		ingest_update_pause(in);
+		return 0;
+	}
+	if (!binary) {
+		atc_log_warn("source_protocol_error", "host=%s cause=%s",
+		    in->host, "\"text frame on a binary stream\"");
+		return -1;
+	}
+	if (in->mq == NULL)
+		return -1;
+	in->stats.frames++;
+	in->attempts = 0;
+	if (atc_frame_decode(&in->frame, data, len, &in->opts, err,
+	    sizeof(err)) == -1) {
+		in->stats.frames_dropped++;
+		atc_log_warn("frame_dropped", "host=%s len=%zu cause=%s",
+		    in->host, len, atc_log_quote(q, sizeof(q), err));
+		return 0;
+	}
+	switch (in->frame.kind) {
+	case ATC_FRAME_COMMIT:
+		if (in->frame.nkept + in->frame.nfailed > 0 &&
+		    publish_commit(in, now_us) == -1)
+			return -1;
+		break;
+	case ATC_FRAME_ERROR:
+		atc_log_err("source_error_frame", "host=%s error=%s message=%s",
+		    in->host, atc_log_quote(q, sizeof(q), in->frame.name),
+		    atc_log_quote(q2, sizeof(q2), in->frame.message));
+		in->next_connect_ms = atc_mono_ms() +
+		    ingest_backoff_ms(in->attempts++, in->cfg->reconnect_max_ms);
+		return -1;
+	case ATC_FRAME_INFO:
+		atc_log_warn("source_info", "host=%s name=%s message=%s",
+		    in->host, atc_log_quote(q, sizeof(q), in->frame.name),
+		    atc_log_quote(q2, sizeof(q2), in->frame.message));
+		break;
+	default:
+		break;
+	}
+	if (in->frame.has_seq)
+		tracker_frame_done(&in->tracker, in->frame.seq, in->last_tag);
+	ingest_update_pause(in);
+	return 0;
+}
+
+void
+ingest_oversized(void *arg, size_t len)
+{
+	struct ingest	*in = arg;
+
+	in->stats.frames_dropped++;
+	atc_log_warn("frame_dropped", "host=%s len=%zu cause=\"frame larger "
+	    "than %lld bytes\"", in->host, len, in->cfg->max_frame_len);
+}
+
+void
+ingest_connected(void *arg)
+{
+	struct ingest	*in = arg;
+
+	atc_log_info("source_connected", "host=%s cursor=%" PRId64, in->host,
+	    in->tracker.safe_seq);
+}
+
+void
+ingest_disconnected(void *arg, const char *reason, int retry_after_s)
+{
+	struct ingest	*in = arg;
+	uint64_t	 delay;
+	char		 q[300];
+
+	in->stats.reconnects++;
+	delay = ingest_backoff_ms(in->attempts++, in->cfg->reconnect_max_ms);
+	if (retry_after_s > 0 && (uint64_t)retry_after_s * 1000 > delay)
+		delay = (uint64_t)retry_after_s * 1000;
+	if (in->next_connect_ms < atc_mono_ms() + delay)
+		in->next_connect_ms = atc_mono_ms() + delay;
+	if (!in->draining)
+		atc_log_warn("source_disconnected", "host=%s cause=%s "
+		    "retry_in_ms=%" PRIu64, in->host,
+		    atc_log_quote(q, sizeof(q), reason), delay);
+}
