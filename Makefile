@@ -46,7 +46,7 @@ SHARED_SRC = \
 	shared/mst.c \
 	shared/util.c shared/log.c shared/buf.c shared/config.c \
 	shared/db.c shared/migrate.c \
-	shared/mq.c shared/mq_publish.c shared/mq_consume.c
+	shared/mq.c shared/mq_publish.c shared/metrics.c shared/ops_http.c shared/mq_consume.c
 
 # --- consumer/: network -> RabbitMQ ---------------------------------------
 # CONSUMER_MAIN holds main(); everything else is also linked into the
@@ -56,7 +56,7 @@ CONSUMER_SRC = \
 	consumer/cmd_decode.c consumer/cmd_bench.c \
 	consumer/settings.c consumer/ws.c consumer/tracker.c consumer/cursor.c \
 	consumer/ingest.c consumer/ingest_source.c consumer/jetstream.c \
-	consumer/leader.c consumer/route.c \
+	consumer/leader.c consumer/route.c consumer/telemetry.c \
 	consumer/cmd_capture.c \
 
 # --- processor/: RabbitMQ -> integration API -------------------------------
@@ -82,6 +82,7 @@ UNIT_TESTS = \
 	tests/shared/test_frame.c tests/shared/test_datamodel.c \
 	tests/consumer/test_decode_golden.c \
 	tests/consumer/test_tracker.c tests/consumer/test_jetstream.c \
+	tests/shared/test_metrics.c \
 	tests/shared/test_syntax.c tests/shared/test_tid.c \
 	tests/shared/test_crypto_sig.c tests/shared/test_datamodel_json.c \
 	tests/shared/test_mst.c \
@@ -215,7 +216,7 @@ FUZZ_TARGETS	= frame car cbor_json jetstream_json
 FUZZ_CFLAGS	= -std=c11 -D_GNU_SOURCE -g -O1 -Ishared -Iconsumer \
 		  -fno-omit-frame-pointer -fsanitize=address,undefined \
 		  -fno-sanitize-recover=undefined
-FUZZ_SRC	= $(SHARED_SRC) consumer/jetstream.c
+FUZZ_SRC	= $(SHARED_SRC) consumer/jetstream.c consumer/route.c
 FUZZ_LIB	= $(BUILD)/fuzz/libatc_fuzz.a
 FUZZ_BINS	= $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 

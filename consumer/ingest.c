@@ -26,7 +26,9 @@
 #include "jsout.h"
 #include "leader.h"
 #include "log.h"
+#include "metrics.h"
 #include "mq.h"
+#include "ops_http.h"
 #include "settings.h"
 #include "tracker.h"
 #include "util.h"
@@ -167,15 +169,34 @@ ingest_update_pause(struct ingest *in)
 		return;
 	in->paused = paused;
 	ws_pause(in->ws, paused);
+	atc_metric_set(in->m.paused, paused);
 	if (paused) {
-		in->stats.pauses++;
+		atc_metric_inc(in->m.pauses);
 		in->paused_since_ms = now;
 		in->pause_warned = 0;
 		atc_log_info("backpressure_pause", "unconfirmed=%" PRIu64
 		    " queue_depth=%lld", unconfirmed, in->queue_depth);
-	} else
+	} else {
+		atc_metric_inc(in->m.resumes);
+		atc_metric_add(in->m.paused_seconds,
+		    (double)(now - in->paused_since_ms) / 1000);
 		atc_log_info("backpressure_resume", "paused_ms=%" PRIu64,
 		    now - in->paused_since_ms);
+	}
+}
+
+void
+ingest_frame_timing(struct ingest *in, uint64_t event_us, uint64_t start_us)
+{
+	uint64_t	now = atc_wall_us();
+	double		lag;
+
+	lag = now > event_us ? (double)(now - event_us) / 1e6 : 0;
+	atc_metric_set(in->m.lag, lag);
+	atc_histogram_observe(in->m.ingest_latency, lag);
+	if (start_us > 0)
+		atc_histogram_observe(in->m.processing,
+		    (double)(now - start_us) / 1e6);
 }
 
 /* Measures the main queue's depth on a connection of its own (an RPC on
@@ -227,13 +248,46 @@ poll_confirms(struct ingest *in, int timeout_ms)
 static void
 log_stats(struct ingest *in)
 {
-	atc_log_info("stats", "host=%s frames=%" PRIu64 " frames_dropped=%"
-	    PRIu64 " published=%" PRIu64 " records_dropped=%" PRIu64
-	    " reconnects=%" PRIu64 " pauses=%" PRIu64 " cursor=%" PRId64,
-	    in->host, in->stats.frames, in->stats.frames_dropped,
-	    in->stats.ops_published, in->stats.ops_dropped,
-	    in->stats.reconnects, in->stats.pauses, in->tracker.safe_seq);
+	atc_log_info("stats", "host=%s frames=%.0f frames_dropped=%.0f "
+	    "records_dropped=%.0f connection_errors=%.0f pauses=%.0f "
+	    "lag_s=%.3f cursor=%" PRId64, in->host,
+	    atc_metric_value(in->m.frames),
+	    atc_metric_value(in->m.frames_dropped),
+	    atc_metric_value(in->m.records_dropped),
+	    atc_metric_value(in->m.connection_errors),
+	    atc_metric_value(in->m.pauses), atc_metric_value(in->m.lag),
+	    in->tracker.safe_seq);
 	in->last_stats_ms = atc_mono_ms();
+}
+
+/* Gauges that describe state rather than events, refreshed every tick. */
+static void
+update_gauges(struct ingest *in)
+{
+	atc_metric_set(in->m.unconfirmed, (double)(in->last_tag - in->acked));
+	atc_metric_set(in->m.queue_depth, (double)in->queue_depth);
+	atc_metric_set(in->m.leader, in->leading);
+	atc_metric_set(in->m.queue_connected, in->mq != NULL);
+	if (in->saved_seq >= 0)
+		atc_metric_set(in->m.cursor, (double)in->saved_seq);
+}
+
+/* Ready when this replica can do its job: the database (for the lock and
+ * cursor) and the broker answer. A standby replica is ready too. */
+static bool
+consumer_ready(void *arg, char *why, size_t whylen)
+{
+	struct ingest	*in = arg;
+
+	if (atc_metric_value(in->m.database_up) < 1) {
+		(void)snprintf(why, whylen, "database unreachable");
+		return false;
+	}
+	if (atc_metric_value(in->m.queue_connected) < 1) {
+		(void)snprintf(why, whylen, "broker unreachable");
+		return false;
+	}
+	return true;
 }
 
 /* Called once this replica holds the lock: the cursor another replica
@@ -274,6 +328,9 @@ check_leader(struct ingest *in, uint64_t now)
 		return;
 	in->next_leader_ms = now + LEADER_CHECK_MS;
 	held = leader_check(in->leader);
+	atc_metric_set(in->m.database_up, held >= 0);
+	if (held < 0)
+		held = 0;
 	if (held && !in->leading)
 		(void)become_leader(in);
 	else if (!held && in->leading) {
@@ -332,6 +389,7 @@ ingest_tick(void *arg)
 		save_cursor(in);
 	if (now - in->last_stats_ms >= STATS_MS)
 		log_stats(in);
+	update_gauges(in);
 	ws_set_tick(in->ws, in->last_tag > in->acked ? TICK_BUSY_MS :
 	    TICK_IDLE_MS);
 }
@@ -396,6 +454,19 @@ ingest_run(const struct consumer_config *cfg)
 	in.db = atc_db_new(cfg->database_url);
 	in.leader = leader_new(cfg->database_url, in.host);
 	tracker_init(&in.tracker, -1);
+	if ((in.metrics = atc_metrics_new(512, false)) == NULL) {
+		atc_log_err("startup_failed", "cause=\"metrics registry\"");
+		goto out;
+	}
+	telemetry_init(&in.m, in.metrics, in.host);
+	/* Ingestion matters more than its dashboard: a busy port is loud
+	 * but not fatal. */
+	if (cfg->metrics_listen != NULL &&
+	    strcmp(cfg->metrics_listen, "off") != 0 &&
+	    (in.ops = atc_ops_http_start(cfg->metrics_listen, in.metrics,
+	    cfg->metrics_token, consumer_ready, &in, err,
+	    sizeof(err))) == NULL)
+		atc_log_err("metrics_unavailable", "cause=\"%s\"", err);
 	memset(&ev, 0, sizeof(ev));
 	ev.arg = &in;
 	ev.message = ingest_message;
@@ -416,6 +487,7 @@ ingest_run(const struct consumer_config *cfg)
 	    in.saved_seq);
 	ret = 0;
 out:
+	atc_ops_http_free(in.ops);
 	ws_free(in.ws);
 	atc_mq_free(in.mq);
 	atc_mq_free(in.mq_depth);
@@ -428,5 +500,6 @@ out:
 	atc_buf_cleanup(&in.inflated);
 	atc_zst_free(in.zst);
 	atc_config_list_free(in.collections);
+	atc_metrics_free(in.metrics);
 	return ret;
 }

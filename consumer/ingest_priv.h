@@ -8,10 +8,13 @@
 
 #include "buf.h"
 #include "frame.h"
+#include "telemetry.h"
 #include "tracker.h"
 
 struct atc_db;
 struct atc_mq;
+struct atc_metrics;
+struct atc_ops_http;
 struct atc_zst;
 struct consumer_config;
 struct leader;
@@ -20,15 +23,6 @@ struct ws_client;
 /* Jetstream cursors are rewound on reconnect: time_us is per instance and
  * events near the cut may be re-sent in another order. */
 #define JETSTREAM_REWIND_US	(5LL * 1000 * 1000)
-
-struct ingest_stats {
-	uint64_t	frames;
-	uint64_t	frames_dropped;
-	uint64_t	ops_published;
-	uint64_t	ops_dropped;
-	uint64_t	reconnects;
-	uint64_t	pauses;
-};
 
 struct ingest {
 	const struct consumer_config	*cfg;
@@ -56,6 +50,7 @@ struct ingest {
 	uint64_t			 last_stats_ms;
 	uint64_t			 paused_since_ms;
 	uint32_t			 attempts;	/* failed source connects */
+	uint64_t			 connections;	/* established so far */
 	uint32_t			 mq_attempts;
 	int				 paused;	/* reading stopped */
 	int				 paused_unconfirmed; /* over high water */
@@ -66,10 +61,15 @@ struct ingest {
 	int				 pause_warned;
 	int				 draining;
 	uint64_t			 drain_deadline_ms;
-	struct ingest_stats		 stats;
+	struct consumer_metrics		 m;		/* series in metrics */
+	struct atc_metrics		*metrics;	/* owned registry */
+	struct atc_ops_http		*ops;		/* /metrics, /health */
 };
 
 /* ingest.c */
+/* Bookkeeping after each source frame: lag and latency metrics. */
+void		ingest_frame_timing(struct ingest *, uint64_t event_us,
+		    uint64_t start_us);
 uint64_t	ingest_backoff_ms(uint32_t attempts, long long max_ms);
 /* The broker connection failed or nacked: drop it and replay. */
 void		ingest_mq_lost(struct ingest *, const char *cause);

@@ -18,7 +18,9 @@
 #include "jetstream.h"
 #include "jsout.h"
 #include "log.h"
+#include "metrics.h"
 #include "mq.h"
+#include "cmd_decode.h"
 #include "route.h"
 #include "settings.h"
 #include "tracker.h"
@@ -50,6 +52,8 @@ ingest_source_open(struct ingest *in)
 			    strchr(in->cfg->source_url, '?') ? "&" : "?",
 			    in->tracker.safe_seq);
 	}
+	if (in->connections > 0 || in->attempts > 0)
+		atc_metric_inc(in->m.reconnect_attempts);
 	atc_log_info("source_connecting", "host=%s cursor=%" PRId64
 	    " attempt=%u", in->host, in->tracker.safe_seq, in->attempts + 1);
 	if (ws_open(in->ws, atc_buf_cstr(&url), err, sizeof(err)) == -1) {
@@ -67,7 +71,7 @@ log_record_dropped(struct ingest *in, const struct atc_frame_op *op,
 {
 	char	q[300];
 
-	in->stats.ops_dropped++;
+	atc_metric_inc(in->m.records_dropped);
 	atc_log_warn("record_dropped", "uri=at://%s/%s/%s seq=%" PRId64
 	    " cause=%s", in->frame.did ? in->frame.did : "?", op->collection,
 	    op->rkey, in->frame.seq, atc_log_quote(q, sizeof(q), cause));
@@ -79,7 +83,7 @@ publish_commit(struct ingest *in, uint64_t time_us)
 {
 	const struct atc_frame_op	*op;
 	char				 err[ATC_ERRLEN], rk[64], mid[512];
-	uint64_t			 tag;
+	uint64_t			 tag, t0;
 	size_t				 i;
 
 	for (i = 0; i < in->frame.nops; i++) {
@@ -103,13 +107,19 @@ publish_commit(struct ingest *in, uint64_t time_us)
 		(void)snprintf(mid, sizeof(mid), "at://%s/%s/%s#%s",
 		    in->frame.did, op->collection, op->rkey,
 		    in->frame.rev ? in->frame.rev : "");
+		t0 = atc_wall_us();
 		if (atc_mq_publish(in->mq, ATC_MQ_EXCHANGE, rk, in->body.data,
 		    in->body.len, mid, NULL, 0, &tag, err, sizeof(err)) == -1) {
+			atc_metric_inc(in->m.publish_errors);
 			ingest_mq_lost(in, err);
 			return -1;
 		}
+		atc_histogram_observe(in->m.publish,
+		    (double)(atc_wall_us() - t0) / 1e6);
 		in->last_tag = tag;
-		in->stats.ops_published++;
+		atc_metric_inc(telemetry_event(&in->m,
+		    route_kind(op->collection),
+		    atc_op_action_name(op->action)));
 		atc_log_debug("record_published", "uri=at://%s/%s/%s seq=%"
 		    PRId64 " rk=%s", in->frame.did, op->collection, op->rkey,
 		    in->frame.seq, rk);
@@ -137,7 +147,7 @@ jetstream_message(struct ingest *in, const uint8_t *data, size_t len,
 		atc_buf_reset(&in->inflated);
 		if (atc_zst_message(in->zst, &in->inflated, data, len,
 		    (size_t)in->cfg->max_frame_len, err, sizeof(err)) == -1) {
-			in->stats.frames_dropped++;
+			atc_metric_inc(in->m.frames_dropped);
 			atc_log_warn("frame_dropped", "host=%s len=%zu cause=%s",
 			    in->host, len, atc_log_quote(q, sizeof(q), err));
 			return 0;
@@ -150,21 +160,24 @@ jetstream_message(struct ingest *in, const uint8_t *data, size_t len,
 	    (const char *const *)in->collections, in->host, &in->body, &ev,
 	    err, sizeof(err));
 	if (r == JETSTREAM_INVALID) {
-		in->stats.ops_dropped++;
+		atc_metric_inc(in->m.records_dropped);
 		atc_log_warn("record_dropped", "uri=%s cause=%s",
 		    ev.uri[0] ? ev.uri : "?", atc_log_quote(q, sizeof(q), err));
 	} else if (r == JETSTREAM_PUBLISH) {
 		if (atc_mq_publish(in->mq, ATC_MQ_EXCHANGE, ev.routing_key,
 		    in->body.data, in->body.len, ev.message_id, NULL, 0, &tag,
 		    err, sizeof(err)) == -1) {
+			atc_metric_inc(in->m.publish_errors);
 			ingest_mq_lost(in, err);
 			return -1;
 		}
 		in->last_tag = tag;
-		in->stats.ops_published++;
+		atc_metric_inc(telemetry_event_rk(&in->m, ev.routing_key));
 	}
-	if (ev.time_us >= 0)
+	if (ev.time_us >= 0) {
 		tracker_frame_done(&in->tracker, ev.time_us, in->last_tag);
+		ingest_frame_timing(in, (uint64_t)ev.time_us, 0);
+	}
 	return 0;
 }
 
@@ -173,14 +186,14 @@ ingest_message(void *arg, const uint8_t *data, size_t len, int binary)
 {
 	struct ingest	*in = arg;
 	char		 err[ATC_ERRLEN], q[300], q2[300];
-	uint64_t	 now_us = atc_wall_us();
+	uint64_t	 now_us = atc_wall_us(), event_us;
 
 	if (in->draining || !in->leading)
 		return 0;
 	if (in->jetstream) {
 		if (in->mq == NULL)
 			return -1;
-		in->stats.frames++;
+		atc_metric_inc(in->m.frames);
 		in->attempts = 0;
 		if (jetstream_message(in, data, len, binary) == -1)
 			return -1;
@@ -194,11 +207,11 @@ ingest_message(void *arg, const uint8_t *data, size_t len, int binary)
 	}
 	if (in->mq == NULL)
 		return -1;
-	in->stats.frames++;
+	atc_metric_inc(in->m.frames);
 	in->attempts = 0;
 	if (atc_frame_decode(&in->frame, data, len, &in->opts, err,
 	    sizeof(err)) == -1) {
-		in->stats.frames_dropped++;
+		atc_metric_inc(in->m.frames_dropped);
 		atc_log_warn("frame_dropped", "host=%s len=%zu cause=%s",
 		    in->host, len, atc_log_quote(q, sizeof(q), err));
 		return 0;
@@ -224,8 +237,12 @@ ingest_message(void *arg, const uint8_t *data, size_t len, int binary)
 	default:
 		break;
 	}
-	if (in->frame.has_seq)
+	if (in->frame.has_seq) {
 		tracker_frame_done(&in->tracker, in->frame.seq, in->last_tag);
+		if (in->frame.time != NULL &&
+		    cmd_decode_time_us(in->frame.time, &event_us) == 0)
+			ingest_frame_timing(in, event_us, now_us);
+	}
 	ingest_update_pause(in);
 	return 0;
 }
@@ -235,7 +252,7 @@ ingest_oversized(void *arg, size_t len)
 {
 	struct ingest	*in = arg;
 
-	in->stats.frames_dropped++;
+	atc_metric_inc(in->m.frames_dropped);
 	atc_log_warn("frame_dropped", "host=%s len=%zu cause=\"frame larger "
 	    "than %lld bytes\"", in->host, len, in->cfg->max_frame_len);
 }
@@ -245,6 +262,9 @@ ingest_connected(void *arg)
 {
 	struct ingest	*in = arg;
 
+	atc_metric_set(in->m.firehose_connected, 1);
+	if (in->connections++ > 0)
+		atc_metric_inc(in->m.reconnect_successes);
 	atc_log_info("source_connected", "host=%s cursor=%" PRId64, in->host,
 	    in->tracker.safe_seq);
 }
@@ -256,7 +276,8 @@ ingest_disconnected(void *arg, const char *reason, int retry_after_s)
 	uint64_t	 delay;
 	char		 q[300];
 
-	in->stats.reconnects++;
+	atc_metric_inc(in->m.connection_errors);
+	atc_metric_set(in->m.firehose_connected, 0);
 	delay = ingest_backoff_ms(in->attempts++, in->cfg->reconnect_max_ms);
 	if (retry_after_s > 0 && (uint64_t)retry_after_s * 1000 > delay)
 		delay = (uint64_t)retry_after_s * 1000;

@@ -78,7 +78,7 @@ leader_check(struct leader *l)
 
 	if (backend_pid(l, pid, sizeof(pid)) == -1) {
 		lose(l, "database unreachable");
-		return 0;
+		return -1;
 	}
 	if (l->held) {
 		if (strcmp(pid, l->pid) == 0)
@@ -88,7 +88,7 @@ leader_check(struct leader *l)
 	if (atc_db_query_value(l->db, "SELECT pg_try_advisory_lock("
 	    "$1::int4, hashtext($2))", 2, params, got, sizeof(got), &found,
 	    err, sizeof(err)) == -1 || !found)
-		return 0;
+		return -1;
 	if (strcmp(got, "t") != 0)
 		return 0;
 	/* The pid is read again: the lock belongs to this session only. */

@@ -15,8 +15,9 @@ struct leader;
 struct leader	*leader_new(const char *conninfo, const char *host);
 void		 leader_free(struct leader *);
 /* Tries to become, or confirms it still is, the leader. Returns 1 when
- * this process holds the lock now, 0 otherwise (standby, or the database
- * is unreachable: a leader that cannot prove it holds the lock stops). */
+ * this process holds the lock now, 0 when another replica does, -1 when
+ * the database is unreachable (a leader that cannot prove it holds the
+ * lock must stop). */
 int		 leader_check(struct leader *);
 
 #endif

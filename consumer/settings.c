@@ -48,6 +48,14 @@ check_cursor(const char *v, char *err, size_t errlen)
 }
 
 static int
+check_listen(const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "off") == 0)
+		return 0;
+	return atc_config_check_hostport(v, err, errlen);
+}
+
+static int
 check_level(const char *v, char *err, size_t errlen)
 {
 	enum atc_log_level	l;
@@ -105,6 +113,11 @@ static const struct atc_config_item items[] = {
 	{ "SHUTDOWN_TIMEOUT", "10s", ATC_CONFIG_MS, F(shutdown_timeout_ms),
 	    100, 600000, false, false, NULL,
 	    "wait for broker confirms on SIGTERM" },
+	{ "METRICS_LISTEN", "127.0.0.1:9464", ATC_CONFIG_STR, F(metrics_listen),
+	    0, 0, false, false, check_listen,
+	    "/metrics and /health/* address, or off" },
+	{ "METRICS_TOKEN", NULL, ATC_CONFIG_STR, F(metrics_token), 0, 0, false,
+	    true, NULL, "bearer token required by /metrics (optional)" },
 	{ "VERIFY_BLOCKS", "true", ATC_CONFIG_BOOL, F(verify_blocks), 0, 0,
 	    false, false, NULL, "check each record block's SHA-256" },
 };

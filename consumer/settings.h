@@ -24,6 +24,8 @@ struct consumer_config {
 	long long	 reconnect_max_ms;	/* backoff ceiling */
 	long long	 shutdown_timeout_ms;	/* wait for confirms on SIGTERM */
 	bool		 verify_blocks;		/* check record block SHA-256 */
+	char		*metrics_listen;	/* host:port of /metrics, or NULL */
+	char		*metrics_token;		/* bearer token for /metrics */
 };
 
 /* Loads the configuration; on any problem prints every one to stderr and
