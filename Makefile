@@ -62,6 +62,7 @@ CONSUMER_SRC = \
 # --- processor/: RabbitMQ -> integration API -------------------------------
 PROCESSOR_MAIN = processor/main.c
 PROCESSOR_SRC = \
+	processor/telemetry.c \
 	processor/map.c processor/outcome.c processor/api_client.c \
 	processor/settings.c processor/fate.c processor/pipeline.c \
 	processor/dlq.c

@@ -13,11 +13,28 @@
 #include "buf.h"
 #include "dlq.h"
 #include "log.h"
+#include "metrics.h"
+#include "ops_http.h"
 #include "pipeline.h"
 #include "settings.h"
+#include "telemetry.h"
 #include "util.h"
 
 static volatile sig_atomic_t	stop_requested;
+
+/* Ready while consuming: the broker is the dependency the processor cannot
+ * work without (an API outage is retried, not a reason to restart). */
+static bool
+processor_ready(void *arg, char *why, size_t whylen)
+{
+	struct processor_metrics	*m = arg;
+
+	if (atc_metric_value(m->queue_connected) < 1) {
+		(void)snprintf(why, whylen, "broker unreachable");
+		return false;
+	}
+	return true;
+}
 
 static void
 on_signal(int sig)
@@ -37,6 +54,9 @@ int
 main(int argc, char **argv)
 {
 	struct settings		 cfg;
+	struct processor_metrics m;
+	struct atc_metrics	*metrics = NULL;
+	struct atc_ops_http	*ops = NULL;
 	struct atc_buf		 errs;
 	struct sigaction	 sa;
 	enum atc_log_level	 level = ATC_LOG_INFO;
@@ -89,8 +109,19 @@ main(int argc, char **argv)
 	(void)sigaction(SIGPIPE, &sa, NULL);
 
 	settings_log(&cfg);
-	if (pipeline_run(&cfg, &stop_requested, err, sizeof(err)) == -1)
+	if ((metrics = atc_metrics_new(1024, false)) == NULL)
+		atc_fatal("processor_start", "cause=\"metrics registry\"");
+	ptelemetry_init(&m, metrics);
+	/* A busy metrics port is loud but does not stop delivery. */
+	if (cfg.metrics_listen != NULL &&
+	    strcmp(cfg.metrics_listen, "off") != 0 &&
+	    (ops = atc_ops_http_start(cfg.metrics_listen, metrics,
+	    cfg.metrics_token, processor_ready, &m, err, sizeof(err))) == NULL)
+		atc_log_err("metrics_unavailable", "cause=\"%s\"", err);
+	if (pipeline_run(&cfg, &m, &stop_requested, err, sizeof(err)) == -1)
 		atc_fatal("processor_start", "cause=\"%s\"", err);
+	atc_ops_http_free(ops);
+	atc_metrics_free(metrics);
 out:
 	settings_cleanup(&cfg);
 	return rc;

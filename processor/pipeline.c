@@ -19,16 +19,19 @@
 #include "fate.h"
 #include "log.h"
 #include "map.h"
+#include "metrics.h"
 #include "mq.h"
 #include "outcome.h"
 #include "pipeline.h"
 #include "settings.h"
+#include "telemetry.h"
 #include "util.h"
 
 #define POLL_MS		200
 #define BACKOFF_MIN_MS	500
 #define BACKOFF_MAX_MS	10000
 #define DRAIN_MAX_MS	30000
+#define DLQ_CHECK_MS	10000
 
 struct job {
 	struct atc_mq_msg	 msg;		/* owned */
@@ -37,6 +40,7 @@ struct job {
 	char			 first_failure[48];	/* "" = none yet */
 	char			*request_id;	/* owned */
 	long long		 attempts;	/* failures before this delivery */
+	uint64_t		 start_us;	/* delivery time */
 	struct job		*next;		/* pending FIFO */
 };
 
@@ -48,7 +52,32 @@ struct pipeline {
 	struct atc_mq		*pub;		/* owned per session, confirms */
 	struct job		*head, *tail;	/* pending, owned */
 	size_t			 npending;
+	struct processor_metrics *m;		/* borrowed */
+	struct atc_mq		*probe;		/* DLQ depth, or NULL */
+	uint64_t		 next_dlq_ms;
 };
+
+static const char *
+error_class(long status)
+{
+	if (status == 0)
+		return "network";
+	if (status == 424)
+		return "event_not_yet_known";
+	if (status == 429)
+		return "http_429";
+	if (status >= 500)
+		return "http_5xx";
+	return "http_4xx";
+}
+
+static void
+job_done(struct pipeline *p, const struct job *j, const char *status)
+{
+	ptelemetry_processed(p->m, j->call.kind, j->call.op, status);
+	atc_histogram_observe(p->m->processing,
+	    (double)(atc_wall_us() - j->start_us) / 1e6);
+}
 
 static void
 job_free(struct job *j)
@@ -103,6 +132,8 @@ job_park(struct pipeline *p, struct job *j, long status, const char *error,
 		job_free(j);
 		return -1;
 	}
+	job_done(p, j, "parked");
+	atc_metric_inc(p->m->parked);
 	atc_log_warn("record_parked", "uri=%s rev=%s routing_key=%s "
 	    "status=%ld attempts=%lld cause=%s error=%s", job_uri(j),
 	    j->call.rev ? j->call.rev : "-", j->rk, status, fi.attempts,
@@ -138,6 +169,8 @@ job_retry(struct pipeline *p, struct job *j, const struct api_result *r,
 		job_free(j);
 		return -1;
 	}
+	job_done(p, j, "retry");
+	atc_metric_inc(p->m->retries[rung < 8 ? rung : 7]);
 	atc_log_info("record_retry", "uri=%s rev=%s status=%ld attempts=%lld "
 	    "rung=%s retry_after_s=%ld cause=%s", job_uri(j),
 	    j->call.rev ? j->call.rev : "-", r->status, fi.attempts,
@@ -154,8 +187,14 @@ job_settle(struct pipeline *p, struct job *j, const struct api_result *r,
 {
 	char	reason[FATE_EXCERPT_LEN + 1];
 
+	atc_histogram_observe(p->m->api_request, (double)r->elapsed_ms / 1e3);
+	atc_metric_set(p->m->api_up, r->status != 0);
+	if (outcome_classify(r->status) != OUTCOME_OK)
+		ptelemetry_error(p->m, j->call.kind, j->call.op,
+		    error_class(r->status));
 	switch (outcome_classify(r->status)) {
 	case OUTCOME_OK:
+		job_done(p, j, "ok");
 		atc_log_debug("record_applied", "uri=%s rev=%s op=%s "
 		    "status=%ld ms=%llu", job_uri(j),
 		    j->call.rev ? j->call.rev : "-",
@@ -199,9 +238,12 @@ intake(struct pipeline *p, struct atc_mq_msg *m, char *err, size_t errlen)
 	    j->first_failure, sizeof(j->first_failure)) == -1)
 		j->first_failure[0] = '\0';
 
+	j->start_us = atc_wall_us();
 	if (map_message(&j->call, j->msg.body, j->msg.len, reason,
-	    sizeof(reason)) == -1)
+	    sizeof(reason)) == -1) {
+		ptelemetry_error(p->m, j->call.kind, j->call.op, "invalid");
 		return job_park(p, j, 0, NULL, reason, err, errlen);
+	}
 
 	atc_buf_init(&rid, 128);
 	if (j->msg.message_id != NULL)
@@ -286,6 +328,30 @@ session_close(struct pipeline *p)
 	atc_mq_free(p->cons);
 	atc_mq_free(p->pub);
 	p->cons = p->pub = NULL;
+	atc_metric_set(p->m->queue_connected, 0);
+}
+
+/* DLQ depth on a connection of its own (an RPC on the consuming or the
+ * confirming channel would interleave with their traffic). */
+static void
+check_dlq(struct pipeline *p)
+{
+	char		err[ATC_ERRLEN];
+	long long	n;
+
+	if (atc_mono_ms() < p->next_dlq_ms)
+		return;
+	p->next_dlq_ms = atc_mono_ms() + DLQ_CHECK_MS;
+	if (p->probe == NULL && (p->probe = atc_mq_connect(
+	    p->cfg->rabbitmq_url, "atcal-processor-probe", err,
+	    sizeof(err))) == NULL)
+		return;
+	if ((n = atc_mq_queue_depth(p->probe, ATC_MQ_DLQ, err,
+	    sizeof(err))) == -1) {
+		atc_mq_free(p->probe);
+		p->probe = NULL;
+	}
+	atc_metric_set(p->m->dlq_depth, (double)n);
 }
 
 /* One connected session. Returns 0 after a clean stop, -1 with err when
@@ -304,6 +370,7 @@ session_run(struct pipeline *p, bool *connected, char *err, size_t errlen)
 	if (session_open(p, err, errlen) == -1)
 		return -1;
 	*connected = true;
+	atc_metric_set(p->m->queue_connected, 1);
 	atc_log_info("mq_connected", "queue=%s prefetch=%lld concurrency=%lld",
 	    ATC_MQ_QUEUE, p->cfg->prefetch, p->cfg->concurrency);
 	for (;;) {
@@ -343,6 +410,10 @@ session_run(struct pipeline *p, bool *connected, char *err, size_t errlen)
 		while (api_client_next(p->api, &r) == 1)
 			if (job_settle(p, r.udata, &r, err, errlen) == -1)
 				return -1;
+		atc_metric_set(p->m->inflight,
+		    (double)api_client_inflight(p->api));
+		atc_metric_set(p->m->pending, (double)p->npending);
+		check_dlq(p);
 		/* Keep the idle publishing connection's heartbeats going. */
 		if (atc_mono_ms() - last_service >= 1000) {
 			last_service = atc_mono_ms();
@@ -369,8 +440,8 @@ backoff_sleep(volatile sig_atomic_t *stop, int ms)
 }
 
 int
-pipeline_run(const struct settings *cfg, volatile sig_atomic_t *stop,
-    char *err, size_t errlen)
+pipeline_run(const struct settings *cfg, struct processor_metrics *m,
+    volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
 	struct pipeline	 p;
 	char		 why[ATC_ERRLEN], q[ATC_ERRLEN + 8];
@@ -380,6 +451,7 @@ pipeline_run(const struct settings *cfg, volatile sig_atomic_t *stop,
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
 	p.stop = stop;
+	p.m = m;
 	p.api = api_client_new(cfg->api_url, cfg->api_key, cfg->tenant_id,
 	    cfg->api_timeout_ms, (int)cfg->concurrency, err, errlen);
 	if (p.api == NULL)
@@ -399,6 +471,7 @@ pipeline_run(const struct settings *cfg, volatile sig_atomic_t *stop,
 		    backoff * 2;
 	}
 	api_client_free(p.api);
+	atc_mq_free(p.probe);
 	atc_log_info("shutdown", "cause=stopped");
 	return 0;
 }

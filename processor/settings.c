@@ -25,6 +25,14 @@ check_level(const char *v, char *err, size_t errlen)
 	return 0;
 }
 
+static int
+check_listen(const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "off") == 0)
+		return 0;
+	return atc_config_check_hostport(v, err, errlen);
+}
+
 static const struct atc_config_item items[] = {
 	{ "RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5673/",
 	    ATC_CONFIG_STR, offsetof(struct settings, rabbitmq_url), 0, 0,
@@ -49,6 +57,12 @@ static const struct atc_config_item items[] = {
 	{ "LOG_LEVEL", "info", ATC_CONFIG_STR,
 	    offsetof(struct settings, log_level), 0, 0, false, false,
 	    check_level, "err|warn|info|debug" },
+	{ "METRICS_LISTEN", "127.0.0.1:9465", ATC_CONFIG_STR,
+	    offsetof(struct settings, metrics_listen), 0, 0, false, false,
+	    check_listen, "/metrics and /health/* address, or off" },
+	{ "METRICS_TOKEN", NULL, ATC_CONFIG_STR,
+	    offsetof(struct settings, metrics_token), 0, 0, false, true, NULL,
+	    "bearer token required by /metrics (optional)" },
 };
 
 /* What `processor dlq` needs: the broker, not the API. */
@@ -91,6 +105,8 @@ settings_cleanup(struct settings *s)
 	free(s->api_key);
 	free(s->tenant_id);
 	free(s->log_level);
+	free(s->metrics_listen);
+	free(s->metrics_token);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -17,6 +17,8 @@ struct settings {
 	long long	 prefetch;		/* messages unacked at once */
 	long long	 concurrency;		/* API calls in flight */
 	long long	 api_timeout_ms;	/* per API call */
+	char		*metrics_listen;	/* host:port of /metrics, or "off" */
+	char		*metrics_token;		/* secret; NULL = no auth */
 };
 
 /* Fills s (zeroed by the caller) from the environment; every problem is
