@@ -198,11 +198,8 @@ cmd_decode_frame(struct atc_frame *f, struct atc_buf *out,
 	*nevents = n;
 	ret = 0;
 out:
-	if (ret == -1) {
-		out->len = old;
-		if (out->data != NULL)
-			out->data[old] = '\0';
-	}
+	if (ret == -1)
+		atc_buf_truncate(out, old);
 	return ret;
 }
 

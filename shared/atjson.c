@@ -210,10 +210,7 @@ atc_atjson_write(struct atc_buf *out, const uint8_t *data, size_t len,
 	}
 	ret = 0;
 out:
-	if (ret == -1) {
-		out->len = old;
-		if (out->data != NULL)
-			out->data[old] = '\0';
-	}
+	if (ret == -1)
+		atc_buf_truncate(out, old);
 	return ret;
 }

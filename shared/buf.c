@@ -39,6 +39,16 @@ atc_buf_reset(struct atc_buf *b)
 }
 
 void
+atc_buf_truncate(struct atc_buf *b, size_t len)
+{
+	if (len >= b->len)
+		return;
+	b->len = len;
+	if (b->data != NULL)
+		b->data[len] = '\0';
+}
+
+void
 atc_buf_reserve(struct atc_buf *b, size_t extra)
 {
 	size_t	need, cap;

@@ -18,6 +18,9 @@ struct atc_buf {
 void	atc_buf_init(struct atc_buf *, size_t initial_cap);
 void	atc_buf_cleanup(struct atc_buf *);
 void	atc_buf_reset(struct atc_buf *);
+/* Shrinks the contents back to len bytes (no-op when already shorter);
+ * used to undo a partial append on error. */
+void	atc_buf_truncate(struct atc_buf *, size_t len);
 /* Makes room for at least `extra` more bytes (+1 for the NUL). */
 void	atc_buf_reserve(struct atc_buf *, size_t extra);
 void	atc_buf_append(struct atc_buf *, const void *, size_t);

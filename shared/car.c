@@ -18,25 +18,6 @@ struct atc_car_index {
 	size_t			 n;
 };
 
-/* Minimal unsigned varint, at most 9 bytes. Returns bytes used or 0. */
-static size_t
-car_uvarint(const uint8_t *p, size_t avail, uint64_t *out)
-{
-	uint64_t	v = 0;
-	size_t		i;
-
-	for (i = 0; i < avail && i < 9; i++) {
-		v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-		if ((p[i] & 0x80) == 0) {
-			if (i > 0 && p[i] == 0)
-				return 0;
-			*out = v;
-			return i + 1;
-		}
-	}
-	return 0;
-}
-
 int
 atc_car_open(struct atc_car *out, const uint8_t *data, size_t len,
     size_t origin, char *err, size_t errlen)
@@ -51,7 +32,7 @@ atc_car_open(struct atc_car *out, const uint8_t *data, size_t len,
 	out->data = data;
 	out->len = len;
 	out->origin = origin;
-	if ((n = car_uvarint(data, len, &hlen)) == 0)
+	if ((n = atc_uvarint(data, len, &hlen)) == 0)
 		return atc_seterr(err, errlen,
 		    "car: bad header length varint at offset %zu", origin);
 	if (hlen == 0 || hlen > len - n)
@@ -122,7 +103,7 @@ atc_car_next(const struct atc_car *car, size_t *pos,
 
 	if (p >= car->len)
 		return 0;
-	if ((n = car_uvarint(car->data + p, car->len - p, &slen)) == 0)
+	if ((n = atc_uvarint(car->data + p, car->len - p, &slen)) == 0)
 		return atc_seterr(err, errlen,
 		    "car: bad section length varint at offset %zu",
 		    car->origin + p);

@@ -14,10 +14,8 @@
 
 static const char	b32_alpha[] = "abcdefghijklmnopqrstuvwxyz234567";
 
-/* Reads a minimal unsigned varint of at most 9 bytes (63 bits). Returns the
- * bytes used, or 0 when truncated, too long or not minimal. */
-static size_t
-uvarint(const uint8_t *p, size_t avail, uint64_t *out)
+size_t
+atc_uvarint(const uint8_t *p, size_t avail, uint64_t *out)
 {
 	uint64_t	v = 0;
 	size_t		i;
@@ -43,19 +41,19 @@ atc_cid_read(struct atc_cid *out, const uint8_t *p, size_t avail, char *err,
 
 	if (avail >= 2 && p[0] == 0x12 && p[1] == 0x20)
 		return atc_seterr(err, errlen, "cid: version 0 not supported");
-	if ((n = uvarint(p, avail, &version)) == 0)
+	if ((n = atc_uvarint(p, avail, &version)) == 0)
 		return atc_seterr(err, errlen, "cid: bad version varint");
 	pos += n;
 	if (version != 1)
 		return atc_seterr(err, errlen, "cid: version %llu not supported",
 		    (unsigned long long)version);
-	if ((n = uvarint(p + pos, avail - pos, &codec)) == 0)
+	if ((n = atc_uvarint(p + pos, avail - pos, &codec)) == 0)
 		return atc_seterr(err, errlen, "cid: bad codec varint");
 	pos += n;
-	if ((n = uvarint(p + pos, avail - pos, &hash)) == 0)
+	if ((n = atc_uvarint(p + pos, avail - pos, &hash)) == 0)
 		return atc_seterr(err, errlen, "cid: bad multihash code");
 	pos += n;
-	if ((n = uvarint(p + pos, avail - pos, &dlen)) == 0)
+	if ((n = atc_uvarint(p + pos, avail - pos, &dlen)) == 0)
 		return atc_seterr(err, errlen, "cid: bad digest length");
 	pos += n;
 	if (dlen > ATC_CID_MAXLEN || pos + dlen > ATC_CID_MAXLEN)

@@ -61,4 +61,9 @@ void	atc_cid_compute(uint8_t out[ATC_CID_SHA256_LEN], uint64_t codec,
 bool	atc_cid_equal(const uint8_t *a, size_t alen, const uint8_t *b,
 	    size_t blen);
 
+/* Reads a minimal unsigned varint (multiformats) of at most 9 bytes (63
+ * bits) from p[0..avail). Returns the bytes used, or 0 when truncated, too
+ * long or not minimal. */
+size_t	atc_uvarint(const uint8_t *p, size_t avail, uint64_t *out);
+
 #endif

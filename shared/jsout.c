@@ -73,11 +73,8 @@ atc_jsout_commit_op(struct atc_buf *out, const struct atc_frame *f,
 	atc_buf_putc(out, '}');
 	ret = 0;
 out:
-	if (ret == -1) {
-		out->len = old;
-		if (out->data != NULL)
-			out->data[old] = '\0';
-	}
+	if (ret == -1)
+		atc_buf_truncate(out, old);
 	return ret;
 }
 

@@ -89,11 +89,8 @@ atc_zst_decompress(struct atc_buf *out, const void *src, size_t len,
 		goto out;
 	ret = 0;
 out:
-	if (ret == -1) {
-		out->len = old;
-		if (out->data != NULL)
-			out->data[old] = '\0';
-	}
+	if (ret == -1)
+		atc_buf_truncate(out, old);
 	ZSTD_freeDCtx(dctx);
 	return ret;
 }
