@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Kore glue for the api binary (Kore's sources compiled in, single-binary
+ * mode). The parent reads the environment once, optionally applies the
+ * migrations and exits (`api migrate`), then renders the Kore
+ * configuration (bind, workers, routes) into the buffer Kore parses, so
+ * nothing but the environment configures the service. Each worker owns one
+ * lazily (re)connected database handle and migrates on first use.
+ */
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <kore/hooks.h>
+#include <kore/seccomp.h>
+
+#include "api.h"
+#include "auth.h"
+#include "buf.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "migrate.h"
+#include "util.h"
+
+#define CONF_MAX	8192
+
+/*
+ * Kore (KORE_SINGLE_BINARY) parses its configuration from these two
+ * symbols; they are filled in kore_parent_configure(), which Kore calls
+ * before it parses. Their names are Kore's, hence no prefix.
+ */
+u_int8_t	asset_builtin_kore_conf[CONF_MAX];
+u_int32_t	asset_len_builtin_kore_conf;
+
+/* Workers migrate when the database was down at startup: reading the
+ * schema directory needs these beyond Kore's and its pgsql filters (libpq
+ * itself needs nothing more once gssencmode=disable). */
+static struct sock_filter	api_seccomp[] = {
+	KORE_SYSCALL_ALLOW(newfstatat),
+	KORE_SYSCALL_ALLOW(getdents64),
+};
+
+static struct api_config	 cfg;
+static struct api_keys		*keys;
+static struct atc_db		*worker_db;
+static int			 worker_migrated;
+
+static const struct atc_config_item config_items[] = {
+	{ "API_LISTEN", "127.0.0.1:8080", ATC_CONFIG_STR,
+	    offsetof(struct api_config, listen), 0, 0, true, false,
+	    atc_config_check_hostport, "HTTP listen address host:port" },
+	{ "API_WORKERS", "2", ATC_CONFIG_INT,
+	    offsetof(struct api_config, workers), 1, 64, false, false, NULL,
+	    "Kore worker processes" },
+	{ "DATABASE_URL", "postgresql://atcal@127.0.0.1:5433/atcal",
+	    ATC_CONFIG_STR, offsetof(struct api_config, database_url), 0, 0,
+	    true, true, NULL, "Postgres URL or conninfo" },
+	{ "SERVICE_API_KEYS", NULL, ATC_CONFIG_STR,
+	    offsetof(struct api_config, service_api_keys), 0, 0, true, true,
+	    NULL, "comma-separated keys, each `key` or `key=t1|t2`" },
+	{ "LOG_LEVEL", "info", ATC_CONFIG_STR,
+	    offsetof(struct api_config, log_level), 0, 0, false, false, NULL,
+	    "err|warn|info|debug" },
+	{ "SCHEMA_DIR", "schema", ATC_CONFIG_STR,
+	    offsetof(struct api_config, schema_dir), 0, 0, false, false, NULL,
+	    "directory of NNNN_verb_noun.sql migrations" },
+	{ "API_BODY_MAX", "1048576", ATC_CONFIG_INT,
+	    offsetof(struct api_config, body_max), 1024, 16 * 1024 * 1024,
+	    false, false, NULL, "largest accepted request body, bytes" },
+};
+
+const struct api_config *
+api_config(void)
+{
+	return &cfg;
+}
+
+const struct api_keys *
+api_keys(void)
+{
+	return keys;
+}
+
+static void
+usage(const char *prog, int status)
+{
+	printf("usage: %s [migrate | --check-config | --help]\n"
+	    "  (no argument)   serve HTTP in the foreground\n"
+	    "  migrate         apply schema migrations and exit\n"
+	    "  --check-config  validate the environment and exit\n", prog);
+	atc_config_usage(config_items, ATC_NELEM(config_items));
+	exit(status);
+}
+
+static void
+load_config(void)
+{
+	struct atc_buf		errs;
+	enum atc_log_level	level;
+	char			err[ATC_ERRLEN];
+	int			problems;
+
+	atc_buf_init(&errs, 256);
+	problems = atc_config_load(&cfg, config_items, ATC_NELEM(config_items),
+	    &errs);
+	if (cfg.log_level != NULL &&
+	    atc_log_level_parse(cfg.log_level, &level) == -1) {
+		atc_buf_appendf(&errs, "LOG_LEVEL: expected err|warn|info|"
+		    "debug\n");
+		problems++;
+	}
+	if (problems == 0 && api_keys_parse(cfg.service_api_keys, &keys, err,
+	    sizeof(err)) == -1) {
+		atc_buf_appendf(&errs, "SERVICE_API_KEYS: %s\n", err);
+		problems++;
+	}
+	if (problems > 0) {
+		fprintf(stderr, "%s", atc_buf_cstr(&errs));
+		atc_buf_cleanup(&errs);
+		exit(1);
+	}
+	atc_buf_cleanup(&errs);
+	atc_log_init("api", level);
+}
+
+/* Applies the migrations. Returns 0, -1 when the database is down, -2 when
+ * a migration failed (a broken file: fatal at startup). */
+static int
+migrate_now(void)
+{
+	struct atc_db	*db;
+	char		 err[ATC_ERRLEN], q[ATC_ERRLEN + 8];
+	int		 ret;
+
+	if ((db = atc_db_connect(cfg.database_url, err, sizeof(err))) ==
+	    NULL) {
+		atc_log_warn("migrate_skipped", "cause=database_unavailable "
+		    "detail=%s", atc_log_quote(q, sizeof(q), err));
+		return -1;
+	}
+	if (atc_migrate(db, cfg.schema_dir, err, sizeof(err)) == -1) {
+		ret = atc_db_down(db) ? -1 : -2;
+		atc_log_err("migrate_failed", "dir=%s detail=%s",
+		    cfg.schema_dir, atc_log_quote(q, sizeof(q), err));
+	} else {
+		ret = 0;
+		atc_log_info("migrated", "dir=%s", cfg.schema_dir);
+	}
+	atc_db_free(db);
+	return ret;
+}
+
+static void
+render_kore_conf(void)
+{
+	char	host[256];
+	int	port, n;
+
+	if (atc_config_split_hostport(cfg.listen, host, sizeof(host),
+	    &port) == -1)
+		atc_fatal("config_invalid", "cause=\"bad API_LISTEN\"");
+	/* Kore's own limit sits above ours so oversized bodies up to twice
+	 * the limit still get our JSON 413; beyond that Kore answers. */
+	n = snprintf((char *)asset_builtin_kore_conf,
+	    sizeof(asset_builtin_kore_conf),
+	    "server atcal {\n\tbind %s %d\n\ttls no\n}\n"
+	    "workers %lld\n"
+	    "worker_max_connections 1024\n"
+	    "http_body_max %lld\n"
+	    "http_hsts_enable 0\n"
+	    "http_server_version atcal\n"
+	    "pidfile /tmp/atcal-api.%d.pid\n"
+	    "domain * {\n"
+	    "\tattach atcal\n"
+	    "\troute /health/liveness api_health_liveness\n"
+	    "\troute /health/readiness api_health_readiness\n"
+	    "\troute /api/integration/events api_events\n"
+	    "\troute ^/api/integration/events/atproto/[^/]+/[^/]+/[^/]+$ "
+	    "api_events_atproto\n"
+	    "\troute /api/integration/rsvps api_rsvps\n"
+	    "\troute /api/events/by-source api_events_by_source\n"
+	    "\troute ^/.*$ api_not_found\n"
+	    "}\n",
+	    host, port, cfg.workers, cfg.body_max * 2, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(asset_builtin_kore_conf))
+		atc_fatal("config_invalid", "cause=\"kore config too long\"");
+	asset_len_builtin_kore_conf = (u_int32_t)n;
+}
+
+void
+kore_parent_configure(int argc, char *argv[])
+{
+	const char	*mode = argc > 1 ? argv[1] : NULL;
+
+	/* Kore prints its own lines to stdout: line-buffer them so forked
+	 * workers never inherit (and repeat) unflushed output. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 2 || (mode != NULL && strcmp(mode, "migrate") != 0 &&
+	    strcmp(mode, "--check-config") != 0))
+		usage(argv[0], mode != NULL && (strcmp(mode, "-h") == 0 ||
+		    strcmp(mode, "--help") == 0) ? 0 : 2);
+	load_config();
+	if (mode != NULL && strcmp(mode, "--check-config") == 0) {
+		printf("configuration OK\n");
+		exit(0);
+	}
+	atc_config_log(&cfg, config_items, ATC_NELEM(config_items));
+	if (mode != NULL)
+		exit(migrate_now() == 0 ? 0 : 1);
+	if (migrate_now() == -2)
+		exit(1);
+	render_kore_conf();
+	kore_foreground = 1;
+	skip_chroot = 1;
+	skip_runas = 1;
+}
+
+void
+kore_seccomp_hook(void)
+{
+	kore_seccomp_filter("atcal-api", api_seccomp,
+	    KORE_FILTER_LEN(api_seccomp));
+}
+
+void
+kore_parent_teardown(void)
+{
+	atc_log_info("stopped", NULL);
+}
+
+void
+kore_worker_configure(void)
+{
+	worker_db = atc_db_new(cfg.database_url);
+	worker_migrated = 0;
+}
+
+void
+kore_worker_teardown(void)
+{
+	atc_db_free(worker_db);
+	worker_db = NULL;
+}
+
+struct atc_db *
+api_db(void)
+{
+	char	err[ATC_ERRLEN], q[ATC_ERRLEN + 8];
+
+	/* Statements reconnect by themselves; only the schema needs a
+	 * first successful contact. */
+	if (!worker_migrated) {
+		if (atc_migrate(worker_db, cfg.schema_dir, err,
+		    sizeof(err)) == -1) {
+			atc_log_warn("migrate_failed", "dir=%s detail=%s",
+			    cfg.schema_dir, atc_log_quote(q, sizeof(q), err));
+			return NULL;
+		}
+		worker_migrated = 1;
+	}
+	return worker_db;
+}
