@@ -43,7 +43,7 @@ SHARED_SRC = \
 	shared/atjson.c shared/frame.c shared/jsout.c shared/zst.c \
 	shared/capture.c shared/frame_op.c \
 	shared/syntax.c shared/syntax_json.c shared/tid.c shared/crypto_sig.c \
-	shared/mst.c \
+	shared/mst.c shared/didres.c shared/didres_doc.c \
 	shared/util.c shared/log.c shared/buf.c shared/config.c \
 	shared/db.c shared/migrate.c \
 	shared/mq.c shared/mq_publish.c shared/metrics.c shared/ops_http.c shared/mq_consume.c
@@ -57,7 +57,7 @@ CONSUMER_SRC = \
 	consumer/settings.c consumer/ws.c consumer/tracker.c consumer/cursor.c \
 	consumer/ingest.c consumer/ingest_source.c consumer/jetstream.c \
 	consumer/leader.c consumer/route.c consumer/telemetry.c \
-	consumer/cmd_capture.c \
+	consumer/cmd_capture.c consumer/verify.c \
 
 # --- processor/: RabbitMQ -> integration API -------------------------------
 PROCESSOR_MAIN = processor/main.c
@@ -72,13 +72,21 @@ PROCESSOR_SRC = \
 # API_KORE_SRC: handlers and Kore glue (store.c needs no Kore but does I/O,
 # so it is linked only into the binary).
 API_PURE_SRC = \
-	api/input.c api/auth.c api/validate.c
+	api/input.c api/auth.c api/validate.c \
+	api/ratelimit.c api/telemetry.c api/faults.c \
+	api/oplist.c
 
 API_KORE_SRC = \
-	api/api.c api/handlers.c api/store.c
+	api/api.c api/handlers.c api/store.c \
+	api/metrics_http.c api/guard.c \
+	api/call.c api/read.c api/store_read.c
 
 # --- unit tests: tests/<component>/test_<module>.c, one binary each --------
 UNIT_TESTS = \
+	tests/api/test_input.c tests/api/test_auth.c tests/api/test_validate.c \
+	tests/api/test_ratelimit.c tests/api/test_telemetry.c \
+	tests/api/test_faults.c \
+	tests/api/test_oplist.c \
 	tests/shared/test_cbor.c tests/shared/test_cid.c \
 	tests/shared/test_frame.c tests/shared/test_datamodel.c \
 	tests/consumer/test_decode_golden.c \
@@ -86,7 +94,8 @@ UNIT_TESTS = \
 	tests/shared/test_metrics.c \
 	tests/shared/test_syntax.c tests/shared/test_tid.c \
 	tests/shared/test_crypto_sig.c tests/shared/test_datamodel_json.c \
-	tests/shared/test_mst.c \
+	tests/shared/test_mst.c tests/shared/test_didres.c \
+	tests/consumer/test_verify.c \
 	tests/processor/test_map.c tests/processor/test_outcome.c \
 
 SHARED_OBJ	= $(SHARED_SRC:%.c=$(BUILD)/obj/%.o)
@@ -100,12 +109,14 @@ UNIT_BINS	= $(UNIT_TESTS:tests/%.c=$(BUILD)/tests/%)
 	deps test-deps unit format-check
 
 BINS = $(BUILD)/bin/consumer $(BUILD)/bin/processor $(BUILD)/bin/api
+# tests/hostile/: the hostile-client generator (libcurl multi).
+HOSTILE_BIN = $(BUILD)/tests/hostile/hostile
 
-all: $(BINS) $(UNIT_BINS)
+all: $(BINS) $(UNIT_BINS) $(HOSTILE_BIN)
 
 $(BUILD)/bin/consumer: $(BUILD)/obj/$(CONSUMER_MAIN:.c=.o) $(CONSUMER_OBJ) $(LIBATC)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_LWS) $(LIBS_JANSSON) $(LIBS_SHARED) -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_LWS) $(LIBS_CURL) $(LIBS_JANSSON) $(LIBS_SHARED) -lm
 
 $(BUILD)/bin/processor: $(BUILD)/obj/$(PROCESSOR_MAIN:.c=.o) $(PROCESSOR_OBJ) $(LIBATC)
 	@mkdir -p $(@D)
@@ -139,7 +150,20 @@ $(BUILD)/obj/kore/%.o: $(KORE_DIR)/src/%.c $(BUILD)/obj/kore/platform.h
 	@mkdir -p $(@D)
 	$(CC) $(KORE_CFLAGS) -c $< -o $@
 
-$(BUILD)/bin/api: $(KORE_OBJ) $(API_KORE_OBJ) $(API_PURE_OBJ) $(LIBATC)
+# api/openapi.yaml becomes JSON at build time (yq) linked in as bytes
+# (xxd), served at GET /api/openapi.json.
+API_GEN_OBJ	= $(BUILD)/obj/gen/openapi_json.o
+$(BUILD)/gen/openapi_json.c: api/openapi.yaml
+	@mkdir -p $(@D)
+	{ echo 'const unsigned char api_openapi_json[] = {'; \
+	  yq -c . api/openapi.yaml | xxd -i; echo ', 0x00 };'; \
+	  echo 'const unsigned long api_openapi_json_len ='; \
+	  echo '    sizeof(api_openapi_json) - 1;'; } > $@.tmp && mv $@.tmp $@
+$(API_GEN_OBJ): $(BUILD)/gen/openapi_json.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/bin/api: $(KORE_OBJ) $(API_KORE_OBJ) $(API_PURE_OBJ) $(API_GEN_OBJ) $(LIBATC)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -rdynamic -o $@ $^ $(LIBS_JANSSON) $(LIBS_SHARED) \
 	    -lssl -lcrypto -lpthread -ldl -lm
@@ -155,10 +179,10 @@ $(BUILD)/obj/tests/api/%.o: ALL_CFLAGS += -Iapi
 # Unit tests link their component's objects (never its main) and cmocka.
 $(BUILD)/tests/shared/%: $(BUILD)/obj/tests/shared/%.o $(LIBATC)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_JANSSON) $(LIBS_SHARED) -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_CURL) $(LIBS_JANSSON) $(LIBS_SHARED) -lm
 $(BUILD)/tests/consumer/%: $(BUILD)/obj/tests/consumer/%.o $(CONSUMER_OBJ) $(LIBATC)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_LWS) $(LIBS_JANSSON) $(LIBS_SHARED) -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_LWS) $(LIBS_CURL) $(LIBS_JANSSON) $(LIBS_SHARED) -lm
 $(BUILD)/tests/processor/%: $(BUILD)/obj/tests/processor/%.o $(PROCESSOR_OBJ) $(LIBATC)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_CURL) $(LIBS_JANSSON) $(LIBS_SHARED) -lm
@@ -166,8 +190,34 @@ $(BUILD)/tests/api/%: $(BUILD)/obj/tests/api/%.o $(API_PURE_OBJ) $(LIBATC)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_JANSSON) $(LIBS_SHARED) -lm
 
+$(HOSTILE_BIN): tests/hostile/hostile.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS_CURL)
+
 unit: $(UNIT_BINS)
 	@tests/run_unit.sh $(UNIT_BINS)
+
+# --- benchmarks: `make bench` (tests/bench/run.sh; results in build/bench/) --
+BENCH_BINS = $(BUILD)/bench/bin/decode_floor $(BUILD)/bench/bin/jetstream_bench \
+	$(BUILD)/bench/bin/loadsrc
+$(BUILD)/obj/tests/bench/%.o: ALL_CFLAGS += -Iconsumer
+$(BUILD)/bench/bin/decode_floor: $(BUILD)/obj/tests/bench/decode_floor.o $(LIBATC)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_JANSSON) $(LIBS_SHARED) -lm
+$(BUILD)/bench/bin/loadsrc: $(BUILD)/obj/tests/bench/loadsrc.o \
+    $(BUILD)/obj/tests/bench/loadgen.o $(LIBATC)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_JANSSON) $(LIBS_SHARED) -lm
+$(BUILD)/bench/bin/jetstream_bench: $(BUILD)/obj/tests/bench/jetstream_bench.o \
+    $(CONSUMER_OBJ) $(LIBATC)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_LWS) $(LIBS_CURL) $(LIBS_JANSSON) $(LIBS_SHARED) -lm
+.PHONY: bench-build
+bench-build: $(BINS) $(BENCH_BINS)
+bench: deps
+	$(MAKE) bench-build
+	scripts/services.sh up
+	tests/bench/run.sh
 
 # --- local services, dependencies, the whole test run (scripts/, tests/) ----
 deps:
@@ -191,10 +241,19 @@ test: test-deps
 
 check: test
 
+# The full hostile-client run against the API (100,000 requests); the
+# same script runs 10,000 within `make test`.
+.PHONY: test-hostile
+test-hostile: all
+	scripts/services.sh up
+	HOSTILE_REQUESTS=100000 tests/integration/test_api_hostile.sh
+
 run: deps
 	$(MAKE) all
 	scripts/services.sh up
-	$(MAKE) migrate
+	@# api's config requires SERVICE_API_KEYS even for `api migrate`; the
+	@# real (dev) key is set up by scripts/run.sh.
+	SERVICE_API_KEYS="$${SERVICE_API_KEYS:-migrate-only}" $(MAKE) migrate
 	scripts/run.sh
 
 $(BUILD)/obj/%.o: %.c
@@ -253,6 +312,37 @@ fuzz: fuzz-build
 		grep -E '^stat::(number_of_executed_units|peak_rss_mb)' \
 		    $(BUILD)/fuzz/fuzz_$$t.log; \
 	done
+
+# --- sanitizers and valgrind ---------------------------------------------
+# check-asan: everything built with SANITIZE=address,undefined into
+# build-asan/, then the unit tests and the integration/interop scripts run
+# with those binaries (scripts find them through T_BIN). check-asan-unit is
+# the fast part (unit tests only). check-valgrind: each unit test under
+# memcheck with tests/valgrind.supp; any error or definite leak fails.
+ASAN_BUILD	?= build-asan
+ASAN_ENV	= ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
+		  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+ASAN_UNIT_BINS	= $(UNIT_TESTS:tests/%.c=$(ASAN_BUILD)/tests/%)
+.PHONY: check-asan check-asan-unit check-valgrind
+check-asan-unit:
+	$(MAKE) BUILD=$(ASAN_BUILD) SANITIZE=address,undefined $(ASAN_UNIT_BINS)
+	$(ASAN_ENV) tests/run.sh $(ASAN_UNIT_BINS)
+check-asan:
+	$(MAKE) BUILD=$(ASAN_BUILD) SANITIZE=address,undefined all
+	$(ASAN_ENV) T_BIN=$(ASAN_BUILD)/bin tests/run.sh $(ASAN_UNIT_BINS) \
+	    $(wildcard tests/integration/test_*.sh tests/interop/test_*.sh)
+check-valgrind: $(UNIT_BINS)
+	@fail=0; mkdir -p $(BUILD)/valgrind; for t in $(UNIT_BINS); do \
+		log=$(BUILD)/valgrind/$$(echo $${t#$(BUILD)/tests/} | tr / _).log; \
+		if valgrind -q --error-exitcode=1 --leak-check=full \
+		    --errors-for-leak-kinds=definite --track-origins=yes \
+		    --suppressions=tests/valgrind.supp $$t >$$log 2>&1; then \
+			echo "PASS  valgrind $$t"; \
+		else \
+			echo "FAIL  valgrind $$t (log $$log)"; tail -n 40 $$log; \
+			fail=1; \
+		fi; \
+	done; exit $$fail
 
 clean:
 	rm -rf $(BUILD)

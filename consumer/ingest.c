@@ -19,6 +19,7 @@
 #include "config.h"
 #include "cursor.h"
 #include "db.h"
+#include "didres.h"
 #include "frame.h"
 #include "ingest.h"
 #include "ingest_priv.h"
@@ -32,6 +33,7 @@
 #include "settings.h"
 #include "tracker.h"
 #include "util.h"
+#include "verify.h"
 #include "ws.h"
 #include "zst.h"
 
@@ -467,6 +469,20 @@ ingest_run(const struct consumer_config *cfg)
 	    cfg->metrics_token, consumer_ready, &in, err,
 	    sizeof(err))) == NULL)
 		atc_log_err("metrics_unavailable", "cause=\"%s\"", err);
+	if (strcmp(cfg->verify_signatures, "off") != 0) {
+		struct atc_didres_opts	o;
+
+		memset(&o, 0, sizeof(o));
+		o.plc_url = cfg->plc_url;
+		if ((in.didres = atc_didres_new(&o, in.metrics, err,
+		    sizeof(err))) == NULL) {
+			atc_log_err("startup_failed", "cause=\"%s\"", err);
+			goto out;
+		}
+		in.verify = verify_new(in.didres, in.metrics);
+		atc_log_info("signature_verification", "mode=%s",
+		    cfg->verify_signatures);
+	}
 	memset(&ev, 0, sizeof(ev));
 	ev.arg = &in;
 	ev.message = ingest_message;
@@ -500,6 +516,8 @@ out:
 	atc_buf_cleanup(&in.inflated);
 	atc_zst_free(in.zst);
 	atc_config_list_free(in.collections);
+	verify_free(in.verify);
+	atc_didres_free(in.didres);
 	atc_metrics_free(in.metrics);
 	return ret;
 }

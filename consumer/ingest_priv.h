@@ -12,6 +12,8 @@
 #include "tracker.h"
 
 struct atc_db;
+struct atc_didres;
+struct verify;
 struct atc_mq;
 struct atc_metrics;
 struct atc_ops_http;
@@ -64,6 +66,8 @@ struct ingest {
 	struct consumer_metrics		 m;		/* series in metrics */
 	struct atc_metrics		*metrics;	/* owned registry */
 	struct atc_ops_http		*ops;		/* /metrics, /health */
+	struct atc_didres		*didres;	/* keys, or NULL */
+	struct verify			*verify;	/* NULL: VERIFY_SIGNATURES=off */
 };
 
 /* ingest.c */

@@ -25,6 +25,7 @@
 #include "settings.h"
 #include "tracker.h"
 #include "util.h"
+#include "verify.h"
 #include "ws.h"
 #include "zst.h"
 
@@ -218,6 +219,9 @@ ingest_message(void *arg, const uint8_t *data, size_t len, int binary)
 	}
 	switch (in->frame.kind) {
 	case ATC_FRAME_COMMIT:
+		/* VERIFY_SIGNATURES: a commit failing its signature check
+		 * has its kept ops turned FAILED. */
+		(void)verify_frame(in->verify, &in->frame);
 		if (in->frame.nkept + in->frame.nfailed > 0 &&
 		    publish_commit(in, now_us) == -1)
 			return -1;

@@ -67,6 +67,28 @@ check_level(const char *v, char *err, size_t errlen)
 	return 0;
 }
 
+/* VERIFY_SIGNATURES and PLC_URL (verify.c, engineer K). */
+static int
+check_verify(const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "calendar") != 0 && strcmp(v, "off") != 0) {
+		(void)snprintf(err, errlen, "must be calendar or off");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_plc_url(const char *v, char *err, size_t errlen)
+{
+	if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) {
+		(void)snprintf(err, errlen, "must start with https:// or "
+		    "http://");
+		return -1;
+	}
+	return atc_config_check_url(v, err, errlen);
+}
+
 static const struct atc_config_item items[] = {
 	{ "SOURCE_URL", "wss://bsky.network/xrpc/com.atproto.sync.subscribeRepos",
 	    ATC_CONFIG_STR, F(source_url), 0, 0, true, false, check_ws_url,
@@ -120,6 +142,13 @@ static const struct atc_config_item items[] = {
 	    true, NULL, "bearer token required by /metrics (optional)" },
 	{ "VERIFY_BLOCKS", "true", ATC_CONFIG_BOOL, F(verify_blocks), 0, 0,
 	    false, false, NULL, "check each record block's SHA-256" },
+	/* Commit signatures (verify.c, engineer K). */
+	{ "VERIFY_SIGNATURES", "calendar", ATC_CONFIG_STR,
+	    F(verify_signatures), 0, 0, false, false, check_verify,
+	    "calendar: check commit signatures of calendar commits; off" },
+	{ "PLC_URL", "https://plc.directory", ATC_CONFIG_STR, F(plc_url), 0, 0,
+	    false, false, check_plc_url,
+	    "PLC directory resolving did:plc keys (VERIFY_SIGNATURES)" },
 };
 
 int

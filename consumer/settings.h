@@ -26,6 +26,9 @@ struct consumer_config {
 	bool		 verify_blocks;		/* check record block SHA-256 */
 	char		*metrics_listen;	/* host:port of /metrics, or NULL */
 	char		*metrics_token;		/* bearer token for /metrics */
+	/* Commit signatures (verify.c, engineer K). */
+	char		*verify_signatures;	/* "calendar" or "off" */
+	char		*plc_url;		/* DID PLC directory */
 };
 
 /* Loads the configuration; on any problem prints every one to stderr and
