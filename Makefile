@@ -190,9 +190,10 @@ $(BUILD)/tests/api/%: $(BUILD)/obj/tests/api/%.o $(API_PURE_OBJ) $(LIBATC)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_JANSSON) $(LIBS_SHARED) -lm
 
-$(HOSTILE_BIN): tests/hostile/hostile.c
+$(HOSTILE_BIN): tests/hostile/hostile.c tests/hostile/cases.c \
+    tests/hostile/hostile.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS_CURL)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBS_CURL)
 
 unit: $(UNIT_BINS)
 	@tests/run_unit.sh $(UNIT_BINS)

@@ -24,11 +24,19 @@
 #include "buf.h"
 #include "config.h"
 #include "db.h"
+#include "faults.h"
+#include "input.h"
 #include "log.h"
 #include "migrate.h"
+#include "ratelimit.h"
+#include "store.h"
+#include "telemetry.h"
 #include "util.h"
 
 #define CONF_MAX	8192
+/* Kore's header buffer: header blocks up to it reach guard.c, which
+ * answers 431 above API_HEADERS_MAX; Kore drops larger ones unanswered. */
+#define API_KORE_HEADER_BUF	32768
 
 /*
  * Kore (KORE_SINGLE_BINARY) parses its configuration from these two
@@ -48,6 +56,8 @@ static struct sock_filter	api_seccomp[] = {
 
 static struct api_config	 cfg;
 static struct api_keys		*keys;
+static struct ratelimit		*limiter;
+static struct api_json_limits	 json_limits;
 static struct atc_db		*worker_db;
 static int			 worker_migrated;
 
@@ -62,8 +72,40 @@ static const struct atc_config_item config_items[] = {
 	    ATC_CONFIG_STR, offsetof(struct api_config, database_url), 0, 0,
 	    true, true, NULL, "Postgres URL or conninfo" },
 	{ "SERVICE_API_KEYS", NULL, ATC_CONFIG_STR,
-	    offsetof(struct api_config, service_api_keys), 0, 0, true, true,
+	    offsetof(struct api_config, service_api_keys), 0, 0, false, true,
 	    NULL, "comma-separated keys, each `key` or `key=t1|t2`" },
+	{ "SERVICE_API_KEYS_FILE", NULL, ATC_CONFIG_STR,
+	    offsetof(struct api_config, service_api_keys_file), 0, 0, false,
+	    false, NULL, "file of keys: one `key[=t1|t2]` a line, # comments" },
+	{ "API_KEY_RATE_LIMIT", "1000:20000", ATC_CONFIG_STR,
+	    offsetof(struct api_config, key_rate), 0, 0, false, false, NULL,
+	    "default per-key limit rps:burst, or off" },
+	{ "SERVICE_API_KEY_RATE", NULL, ATC_CONFIG_STR,
+	    offsetof(struct api_config, key_rates), 0, 0, false, false, NULL,
+	    "per-key limits fingerprint:rps:burst|fingerprint:off, ..." },
+	{ "API_AUTH_FAIL_LIMIT", "1:20", ATC_CONFIG_STR,
+	    offsetof(struct api_config, auth_fail_rate), 0, 0, false, false,
+	    NULL, "failed authentications per client address rps:burst|off" },
+	{ "API_JSON_DEPTH_MAX", "32", ATC_CONFIG_INT,
+	    offsetof(struct api_config, json_depth_max), 1,
+	    API_JSON_DEPTH_CAP, false, false, NULL,
+	    "deepest nesting of a JSON body" },
+	{ "API_JSON_STRING_MAX", "65536", ATC_CONFIG_INT,
+	    offsetof(struct api_config, json_string_max), 64,
+	    16 * 1024 * 1024, false, false, NULL,
+	    "longest JSON string in a body, bytes as sent" },
+	{ "API_JSON_ITEMS_MAX", "1000", ATC_CONFIG_INT,
+	    offsetof(struct api_config, json_items_max), 10, 1000000, false,
+	    false, NULL, "most elements of one JSON array or object" },
+	{ "METRICS_TOKEN", NULL, ATC_CONFIG_STR,
+	    offsetof(struct api_config, metrics_token), 0, 0, false, true,
+	    NULL, "bearer token GET /metrics requires (unset: open)" },
+	{ "ATCAL_TEST_FAULTS", NULL, ATC_CONFIG_STR,
+	    offsetof(struct api_config, test_faults), 0, 0, false, false,
+	    NULL, "TEST ONLY: error500=PCT,stall=MS on integration writes" },
+	{ "ATCAL_TEST_FAULTS_FILE", NULL, ATC_CONFIG_STR,
+	    offsetof(struct api_config, test_faults_file), 0, 0, false, false,
+	    NULL, "TEST ONLY: file holding the fault spec, read each second" },
 	{ "LOG_LEVEL", "info", ATC_CONFIG_STR,
 	    offsetof(struct api_config, log_level), 0, 0, false, false, NULL,
 	    "err|warn|info|debug" },
@@ -87,6 +129,89 @@ api_keys(void)
 	return keys;
 }
 
+struct ratelimit *
+api_ratelimit(void)
+{
+	return limiter;
+}
+
+const struct api_json_limits *
+api_json_limits(void)
+{
+	return &json_limits;
+}
+
+/* Names the loaded keys by fingerprint (for SERVICE_API_KEY_RATE). */
+static void
+log_keys(void)
+{
+	struct atc_buf	b;
+	size_t		i;
+
+	atc_buf_init(&b, 128);
+	for (i = 0; i < api_keys_count(keys); i++)
+		atc_buf_appendf(&b, "%s%s", i ? "," : "",
+		    api_keys_fingerprint(keys, i));
+	atc_log_info("keys_loaded", "count=%zu fingerprints=%s",
+	    api_keys_count(keys), atc_buf_cstr(&b));
+	atc_buf_cleanup(&b);
+}
+
+/* Keys (env and file), rate limits, JSON limits and the fault switch:
+ * every problem is appended to errs; returns the number of problems. The
+ * limiter's shared memory is mapped here, before Kore forks. */
+static int
+load_security(struct atc_buf *errs)
+{
+	struct ratelimit_rate	 key_rate, fail_rate;
+	struct faults_spec	 fspec;
+	char			*file_text = NULL, err[ATC_ERRLEN];
+	int			 problems = 0;
+
+	if (cfg.service_api_keys_file != NULL &&
+	    api_keys_read_file(cfg.service_api_keys_file, &file_text, err,
+	    sizeof(err)) == -1) {
+		atc_buf_appendf(errs, "SERVICE_API_KEYS_FILE: %s\n", err);
+		return 1;
+	}
+	if (api_keys_load(cfg.service_api_keys, file_text, &keys, err,
+	    sizeof(err)) == -1) {
+		atc_buf_appendf(errs, "SERVICE_API_KEYS: %s\n", err);
+		problems++;
+	}
+	api_keys_text_free(file_text);
+	if (ratelimit_rate_parse(cfg.key_rate, &key_rate, err,
+	    sizeof(err)) == -1) {
+		atc_buf_appendf(errs, "API_KEY_RATE_LIMIT: %s\n", err);
+		problems++;
+	}
+	if (ratelimit_rate_parse(cfg.auth_fail_rate, &fail_rate, err,
+	    sizeof(err)) == -1) {
+		atc_buf_appendf(errs, "API_AUTH_FAIL_LIMIT: %s\n", err);
+		problems++;
+	}
+	if (cfg.test_faults != NULL && faults_parse(cfg.test_faults, &fspec,
+	    err, sizeof(err)) == -1) {
+		atc_buf_appendf(errs, "ATCAL_TEST_FAULTS: %s\n", err);
+		problems++;
+	}
+	if (problems > 0)
+		return problems;
+	if ((limiter = ratelimit_new(api_keys_count(keys), &key_rate, 4096,
+	    &fail_rate)) == NULL)
+		atc_fatal("ratelimit_failed", "cause=\"cannot map shared "
+		    "memory\"");
+	if (ratelimit_configure_keys(limiter, keys, cfg.key_rates, err,
+	    sizeof(err)) == -1) {
+		atc_buf_appendf(errs, "SERVICE_API_KEY_RATE: %s\n", err);
+		problems++;
+	}
+	json_limits.depth_max = (size_t)cfg.json_depth_max;
+	json_limits.string_max = (size_t)cfg.json_string_max;
+	json_limits.items_max = (size_t)cfg.json_items_max;
+	return problems;
+}
+
 static void
 usage(const char *prog, int status)
 {
@@ -103,7 +228,6 @@ load_config(void)
 {
 	struct atc_buf		errs;
 	enum atc_log_level	level;
-	char			err[ATC_ERRLEN];
 	int			problems;
 
 	atc_buf_init(&errs, 256);
@@ -115,11 +239,8 @@ load_config(void)
 		    "debug\n");
 		problems++;
 	}
-	if (problems == 0 && api_keys_parse(cfg.service_api_keys, &keys, err,
-	    sizeof(err)) == -1) {
-		atc_buf_appendf(&errs, "SERVICE_API_KEYS: %s\n", err);
-		problems++;
-	}
+	if (problems == 0)
+		problems += load_security(&errs);
 	if (problems > 0) {
 		fprintf(stderr, "%s", atc_buf_cstr(&errs));
 		atc_buf_cleanup(&errs);
@@ -173,6 +294,7 @@ render_kore_conf(void)
 	    "workers %lld\n"
 	    "worker_max_connections 1024\n"
 	    "http_body_max %lld\n"
+	    "http_header_max %d\n"
 	    "http_hsts_enable 0\n"
 	    "http_server_version atcal\n"
 	    "pidfile /tmp/atcal-api.%d.pid\n"
@@ -180,14 +302,25 @@ render_kore_conf(void)
 	    "\tattach atcal\n"
 	    "\troute /health/liveness api_health_liveness\n"
 	    "\troute /health/readiness api_health_readiness\n"
+	    "\troute /metrics api_metrics\n"
 	    "\troute /api/integration/events api_events\n"
 	    "\troute ^/api/integration/events/atproto/[^/]+/[^/]+/[^/]+$ "
 	    "api_events_atproto\n"
 	    "\troute /api/integration/rsvps api_rsvps\n"
 	    "\troute /api/events/by-source api_events_by_source\n"
+	    "\troute /api/integration/batch api_batch\n"
+	    "\troute /api/integration/shadow-accounts/claim "
+	    "api_shadow_claim\n"
+	    "\troute /api/shadow-accounts api_shadow_accounts\n"
+	    "\troute /api/openapi.json api_openapi\n"
+	    "\troute /api/events api_events_list\n"
+	    "\troute ^/api/events/[^/]+/attendees$ api_event_attendees\n"
+	    "\troute ^/api/events/[^/]+$ api_event_by_slug\n"
+	    "\troute ^/api/users/[^/]+$ api_user_by_did\n"
 	    "\troute ^/.*$ api_not_found\n"
 	    "}\n",
-	    host, port, cfg.workers, cfg.body_max * 2, (int)getpid());
+	    host, port, cfg.workers, cfg.body_max * 2, API_KORE_HEADER_BUF,
+	    (int)getpid());
 	if (n < 0 || (size_t)n >= sizeof(asset_builtin_kore_conf))
 		atc_fatal("config_invalid", "cause=\"kore config too long\"");
 	asset_len_builtin_kore_conf = (u_int32_t)n;
@@ -197,6 +330,7 @@ void
 kore_parent_configure(int argc, char *argv[])
 {
 	const char	*mode = argc > 1 ? argv[1] : NULL;
+	char		 err[ATC_ERRLEN], q[ATC_ERRLEN + 8];
 
 	/* Kore prints its own lines to stdout: line-buffer them so forked
 	 * workers never inherit (and repeat) unflushed output. */
@@ -215,6 +349,13 @@ kore_parent_configure(int argc, char *argv[])
 		exit(migrate_now() == 0 ? 0 : 1);
 	if (migrate_now() == -2)
 		exit(1);
+	if (telemetry_init(8192, err, sizeof(err)) == -1 ||
+	    faults_init(cfg.test_faults, cfg.test_faults_file, err,
+	    sizeof(err)) == -1)
+		atc_fatal("config_invalid", "detail=%s",
+		    atc_log_quote(q, sizeof(q), err));
+	api_store_dedup_hook(telemetry_dedup);
+	log_keys();
 	render_kore_conf();
 	kore_foreground = 1;
 	skip_chroot = 1;

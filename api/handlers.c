@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * HTTP handlers of the integration API. Each request gets one struct
- * api_call that collects the outcome (status, JSON document, cause, record
- * uri); call_finish() sends it and logs exactly one line, so every answer
- * is JSON and every rejected record is greppable by uri and cause. Keys and
- * bodies are never logged. Kore's OK/ERROR convention stops here.
+ * Write endpoints of the integration API (OpenMeet-compatible events and
+ * RSVPs, the batch endpoint, shadow-account claims) and the health probes.
+ * A request body becomes operations (api/oplist.c) that the database
+ * applies in one statement (api/store.c), so a single POST and a batch
+ * share every rule; each answer and its one log line go through
+ * struct api_call (api/call.c).
  */
 #include <sys/types.h>
 
@@ -19,16 +20,17 @@
 #include <kore/http.h>
 
 #include "api.h"
-#include "auth.h"
-#include "buf.h"
+#include "call.h"
 #include "db.h"
-#include "log.h"
-#include "store.h"
+#include "guard.h"
 #include "input.h"
+#include "log.h"
+#include "oplist.h"
+#include "store.h"
+#include "syntax.h"
 #include "util.h"
 #include "validate.h"
 
-#define QS_VAL_MAX	2100
 #define ATPROTO_PREFIX	"/api/integration/events/atproto/"
 
 /* Route handlers: Kore finds them by name (the routes api.c renders). */
@@ -37,238 +39,90 @@ int	api_health_readiness(struct http_request *);
 int	api_events(struct http_request *);
 int	api_events_atproto(struct http_request *);
 int	api_rsvps(struct http_request *);
-int	api_events_by_source(struct http_request *);
+int	api_batch(struct http_request *);
+int	api_shadow_claim(struct http_request *);
 int	api_not_found(struct http_request *);
 
-struct api_call {
-	struct http_request	*req;
-	uint64_t		 t0_ms;
-	char			 tenant[72];
-	int			 status;
-	json_t			*doc;		/* owned response body */
-	char			*text;		/* owned body text, or NULL */
-	const char		*cause;		/* log cause, NULL on success */
-	char			 uri[QS_VAL_MAX];	/* record, for logs */
-	bool			 retry_after;	/* send Retry-After: 5 */
-	bool			 quiet;		/* log at debug (probes) */
-};
-
-static void
-call_init(struct api_call *c, struct http_request *req)
-{
-	memset(c, 0, sizeof(*c));
-	c->req = req;
-	c->t0_ms = atc_mono_ms();
-	c->status = 500;
-}
-
-static void
-call_error(struct api_call *c, int status, const char *error,
-    const char *message)
-{
-	json_decref(c->doc);
-	c->status = status;
-	c->cause = error;
-	c->doc = json_pack("{s:i, s:s, s:s}", "status", status, "error", error,
-	    "message", message);
-}
-
-static void
-call_ok(struct api_call *c, int status, json_t *doc)
-{
-	json_decref(c->doc);
-	c->status = status;
-	c->doc = doc;
-}
-
-/* Answers from a failed store call: 503 when the database is gone. */
-static void
-call_db_error(struct api_call *c, struct atc_db *db, const char *err)
-{
-	char	q[ATC_ERRLEN + 8];
-
-	if (db == NULL || atc_db_down(db)) {
-		call_error(c, 503, "database_unavailable",
-		    "database unavailable, retry later");
-		c->retry_after = true;
-	} else {
-		atc_log_err("db_error", "tenant=%s uri=%s detail=%s",
-		    c->tenant, c->uri[0] ? c->uri : "-",
-		    atc_log_quote(q, sizeof(q), err));
-		call_error(c, 500, "internal_error", "database error");
-	}
-}
-
-static int
-call_finish(struct api_call *c)
-{
-	struct http_request	*req = c->req;
-	char			*body;
-	char			 uq[256];
-	enum atc_log_level	 level;
-
-	body = c->text != NULL ? c->text : json_dumps(c->doc, JSON_COMPACT);
-	http_response_header(req, "content-type", "application/json");
-	if (c->retry_after)
-		http_response_header(req, "retry-after", "5");
-	if (c->status == 405)
-		http_response_header(req, "allow", "GET, POST, DELETE");
-	http_response(req, c->status, body, body != NULL ? strlen(body) : 0);
-	if (c->quiet)
-		level = ATC_LOG_DEBUG;
-	else if (c->status >= 500 && c->status != 503)
-		level = ATC_LOG_ERR;
-	else if (c->status >= 400 && c->status != 404)
-		level = ATC_LOG_WARN;
-	else
-		level = ATC_LOG_INFO;
-	if (atc_log_enabled(level))
-		atc_log(level, c->cause != NULL ? "request_rejected" :
-		    "request", "method=%s path=%s status=%d tenant=%s uri=%s "
-		    "ms=%llu%s%s", http_method_text(req->method), req->path,
-		    c->status, c->tenant[0] ? c->tenant : "-",
-		    c->uri[0] ? atc_log_quote(uq, sizeof(uq), c->uri) : "-",
-		    (unsigned long long)(atc_mono_ms() - c->t0_ms),
-		    c->cause ? " cause=" : "", c->cause ? c->cause : "");
-	free(body);
-	json_decref(c->doc);
-	return KORE_RESULT_OK;
-}
-
-/* Query parameter into out; sets the answer and returns -1 when bad. */
-static int
-call_qs(struct api_call *c, const char *name, char *out, size_t outlen)
-{
-	int	rc;
-
-	out[0] = '\0';
-	if (c->req->query_string == NULL)
-		return 0;
-	rc = api_qs_get(c->req->query_string, name, out, outlen);
-	if (rc == -1) {
-		call_error(c, 400, "bad_query", "query parameter badly "
-		    "encoded or too long");
-		return -1;
-	}
-	return 0;
-}
-
-/* Key (Bearer header or ?api_key=) and tenant. 0 ok, -1 answered. */
-static int
-call_auth(struct api_call *c)
-{
-	char		 qkey[300], *tenant = NULL;
-	const char	*hdr = NULL, *tok = NULL;
-	size_t		 len = 0;
-	enum api_auth	 rc;
-
-	if (http_request_header(c->req, "authorization", &hdr)) {
-		if (api_bearer_token(hdr, &tok, &len) == -1)
-			tok = NULL;
-	} else {
-		if (call_qs(c, "api_key", qkey, sizeof(qkey)) == -1)
-			return -1;
-		if (qkey[0] != '\0') {
-			tok = qkey;
-			len = strlen(qkey);
-		}
-	}
-	if (http_request_header(c->req, "x-tenant-id", &hdr))
-		tenant = (char *)hdr;
-	rc = api_keys_check(api_keys(), tok, len, tenant);
-	explicit_bzero(qkey, sizeof(qkey));
-	if (rc == API_AUTH_BAD_KEY) {
-		call_error(c, 401, "unauthorized", "missing or invalid "
-		    "service key");
-		return -1;
-	}
-	if (tenant == NULL || *tenant == '\0') {
-		call_error(c, 400, "missing_tenant", "x-tenant-id header is "
-		    "required");
-		return -1;
-	}
-	if (!api_tenant_ok(tenant)) {
-		call_error(c, 400, "bad_tenant", "x-tenant-id must be 1-64 "
-		    "characters of [A-Za-z0-9._-]");
-		return -1;
-	}
-	(void)snprintf(c->tenant, sizeof(c->tenant), "%s", tenant);
-	if (rc == API_AUTH_FORBIDDEN) {
-		call_error(c, 403, "forbidden", "key not allowed for this "
-		    "tenant");
-		return -1;
-	}
-	return 0;
-}
-
-/* Reads and parses the JSON body into *out. 0 ok, -1 answered. */
-static int
-call_body(struct api_call *c, json_t **out)
-{
-	struct http_request	*req = c->req;
-	const struct api_config	*cfg = api_config();
-	struct atc_buf		 b;
-	json_error_t		 jerr;
-	char			 chunk[8192], msg[256];
-	ssize_t			 n;
-	int			 ret = -1;
-
-	*out = NULL;
-	atc_buf_init(&b, 4096);
-	if (req->http_body_length > (size_t)cfg->body_max) {
-		call_error(c, 413, "body_too_large", "request body too large");
-		goto out;
-	}
-	for (;;) {
-		if ((n = http_body_read(req, chunk, sizeof(chunk))) == -1) {
-			call_error(c, 400, "bad_body", "cannot read body");
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (b.len + (size_t)n > (size_t)cfg->body_max) {
-			call_error(c, 413, "body_too_large",
-			    "request body too large");
-			goto out;
-		}
-		atc_buf_append(&b, chunk, (size_t)n);
-	}
-	if ((*out = json_loadb((const char *)b.data, b.len, 0, &jerr)) ==
-	    NULL) {
-		(void)snprintf(msg, sizeof(msg), "malformed JSON: %s "
-		    "(line %d, column %d)", jerr.text, jerr.line, jerr.column);
-		call_error(c, 400, "malformed_json", msg);
-		goto out;
-	}
-	ret = 0;
-out:
-	atc_buf_cleanup(&b);
-	return ret;
-}
-
-static void
-call_invalid(struct api_call *c, json_t *errors)
-{
-	call_ok(c, 422, json_pack("{s:i, s:s, s:O}", "status", 422, "error",
-	    "validation_failed", "errors", errors));
-	c->cause = "validation_failed";
-}
-
 static const char *
-stale_or(const struct api_write *w, const char *msg)
+result_message(const json_t *r, const char *done)
 {
-	return w->applied ? msg : "stale: a newer or equal revision is "
-	    "stored; ignored";
+	if (!json_is_true(json_object_get(r, "applied")))
+		return "stale: a newer or equal revision is stored; ignored";
+	if (json_is_true(json_object_get(r, "eventDeleted")))
+		return "rsvp stored (event deleted)";
+	return done;
+}
+
+/* The HTTP answer of one operation's database result. */
+static json_t *
+result_answer(const json_t *r, const char *done, int *status)
+{
+	const json_t	*v;
+	json_t		*a;
+
+	*status = (int)json_integer_value(json_object_get(r, "status"));
+	if (*status == 424)
+		return json_pack("{s:i, s:s, s:b, s:s}", "status", 424,
+		    "error", "event_not_yet_known", "retryable", 1, "message",
+		    "the RSVP's event is not known yet; retry later");
+	if (*status != 202) {
+		*status = 500;
+		return json_pack("{s:i, s:s, s:s}", "status", 500, "error",
+		    "internal_error", "message", "unexpected result");
+	}
+	a = json_pack("{s:b, s:s}", "success", 1, "message",
+	    result_message(r, done));
+	if ((v = json_object_get(r, "slug")) != NULL)
+		json_object_set(a, "slug", (json_t *)v);
+	if ((v = json_object_get(r, "attendeeId")) != NULL)
+		json_object_set(a, "attendeeId", (json_t *)v);
+	return a;
+}
+
+/* Applies one operation (taken over) and answers with its result. */
+static void
+apply_one(struct api_call *c, json_t *op, const char *done)
+{
+	struct atc_db	*db;
+	json_t		*ops, *res = NULL, *r;
+	const char	*method;
+	char		 err[ATC_ERRLEN];
+	uint64_t	 t0_ms = atc_mono_ms();
+	size_t		 used;
+	int		 status;
+
+	ops = json_array();
+	json_array_append_new(ops, op);
+	if ((db = api_db()) == NULL ||
+	    api_store_apply(db, c->tenant, ops, &res, err, sizeof(err)) == -1) {
+		guard_applied(c, ops, NULL, t0_ms);
+		call_db_error(c, db, err);
+		goto out;
+	}
+	guard_applied(c, ops, res, t0_ms);
+	r = json_array_get(res, 0);
+	call_ok(c, 202, result_answer(r, done, &status));
+	c->status = status;
+	if (status == 424) {
+		c->cause = "event_not_yet_known";
+		c->retry_after = true;
+	}
+	method = json_string_value(json_object_get(r, "method"));
+	used = strlen(c->note);
+	(void)snprintf(c->note + used, sizeof(c->note) - used,
+	    "%sapplied=%s%s%s", used ? " " : "",
+	    json_is_true(json_object_get(r, "applied")) ? "yes" : "no",
+	    method != NULL ? " dedup=" : "", method != NULL ? method : "");
+out:
+	json_decref(res);
+	json_decref(ops);
 }
 
 static void
 event_create(struct api_call *c)
 {
 	struct api_event	 ev;
-	struct api_write	 w;
-	struct atc_db		*db = NULL;
 	json_t			*body = NULL, *errors;
-	char			 err[ATC_ERRLEN];
 
 	errors = json_object();
 	memset(&ev, 0, sizeof(ev));
@@ -282,14 +136,7 @@ event_create(struct api_call *c)
 		goto out;
 	}
 	(void)snprintf(c->uri, sizeof(c->uri), "%s", ev.source_id);
-	if ((db = api_db()) == NULL ||
-	    api_store_event_upsert(db, c->tenant, &ev, &w, err,
-	    sizeof(err)) == -1) {
-		call_db_error(c, db, err);
-		goto out;
-	}
-	call_ok(c, 202, json_pack("{s:b, s:s, s:s}", "success", 1, "message",
-	    stale_or(&w, "event stored"), "slug", w.slug));
+	apply_one(c, api_op_event_put(&ev, body), "event stored");
 out:
 	api_event_cleanup(&ev);
 	json_decref(errors);
@@ -300,11 +147,10 @@ out:
 static void
 record_delete(struct api_call *c, const char *source_id, bool rsvp)
 {
-	struct api_write	 w;
-	struct atc_db		*db = NULL;
-	json_t			*errors;
-	char			 stype[72], rev[80], err[ATC_ERRLEN];
-	char			 did[2100], coll[512], rkey[600];
+	json_t	*errors;
+	char	 stype[72], rev[80], err[ATC_ERRLEN];
+	char	 did[CALL_URI_MAX], coll[512], rkey[600];
+	bool	 parsed = false;
 
 	errors = json_object();
 	(void)snprintf(c->uri, sizeof(c->uri), "%s", source_id);
@@ -320,9 +166,14 @@ record_delete(struct api_call *c, const char *source_id, bool rsvp)
 	if (source_id[0] == '\0')
 		json_object_set_new(errors, "sourceId",
 		    json_string("is required"));
-	else if (strcmp(stype, "bluesky") == 0 && api_aturi_parse(source_id,
-	    did, coll, rkey, sizeof(coll), err, sizeof(err)) == -1)
-		json_object_set_new(errors, "sourceId", json_string(err));
+	else if (strcmp(stype, "bluesky") == 0) {
+		if (api_aturi_parse(source_id, did, coll, rkey, sizeof(coll),
+		    err, sizeof(err)) == -1)
+			json_object_set_new(errors, "sourceId",
+			    json_string(err));
+		else
+			parsed = true;
+	}
 	if (rev[0] != '\0' && !api_rev_ok(rev))
 		json_object_set_new(errors, "rev",
 		    json_string("must be a repo revision (TID)"));
@@ -330,16 +181,9 @@ record_delete(struct api_call *c, const char *source_id, bool rsvp)
 		call_invalid(c, errors);
 		goto out;
 	}
-	if ((db = api_db()) == NULL || (rsvp ?
-	    api_store_rsvp_delete(db, c->tenant, stype, source_id,
-	    rev[0] ? rev : NULL, &w, err, sizeof(err)) :
-	    api_store_event_delete(db, c->tenant, stype, source_id,
-	    rev[0] ? rev : NULL, &w, err, sizeof(err))) == -1) {
-		call_db_error(c, db, err);
-		goto out;
-	}
-	call_ok(c, 202, json_pack("{s:b, s:s}", "success", 1, "message",
-	    stale_or(&w, rsvp ? "rsvp deleted" : "event deleted")));
+	apply_one(c, api_op_delete(rsvp, stype, source_id, parsed ? did :
+	    NULL, parsed ? rkey : NULL, rev[0] ? rev : NULL), rsvp ?
+	    "rsvp deleted" : "event deleted");
 out:
 	json_decref(errors);
 }
@@ -347,11 +191,8 @@ out:
 static void
 rsvp_create(struct api_call *c)
 {
-	struct api_rsvp		 rv;
-	struct api_write	 w;
-	struct atc_db		*db = NULL;
-	json_t			*body = NULL, *errors;
-	char			 err[ATC_ERRLEN];
+	struct api_rsvp	 rv;
+	json_t		*body = NULL, *errors;
 
 	errors = json_object();
 	memset(&rv, 0, sizeof(rv));
@@ -365,47 +206,24 @@ rsvp_create(struct api_call *c)
 		goto out;
 	}
 	(void)snprintf(c->uri, sizeof(c->uri), "%s", rv.source_id);
-	if ((db = api_db()) == NULL ||
-	    api_store_rsvp_upsert(db, c->tenant, &rv, &w, err,
-	    sizeof(err)) == -1) {
-		call_db_error(c, db, err);
-		goto out;
-	}
-	if (w.event_missing) {
-		call_ok(c, 424, json_pack("{s:i, s:s, s:b, s:s}", "status", 424,
-		    "error", "event_not_yet_known", "retryable", 1, "message",
-		    "the RSVP's event is not known yet; retry later"));
-		c->cause = "event_not_yet_known";
-		c->retry_after = true;
-		goto out;
-	}
-	call_ok(c, 202, json_pack("{s:b, s:s, s:I}", "success", 1, "message",
-	    stale_or(&w, w.event_deleted ? "rsvp stored (event deleted)" :
-	    "rsvp stored"), "attendeeId", (json_int_t)w.attendee_id));
+	apply_one(c, api_op_rsvp_put(&rv), "rsvp stored");
 out:
 	api_rsvp_cleanup(&rv);
 	json_decref(errors);
 	json_decref(body);
 }
 
-static int
-method_not_allowed(struct api_call *c)
-{
-	call_error(c, 405, "method_not_allowed", "method not allowed");
-	return call_finish(c);
-}
-
 int
 api_events(struct http_request *req)
 {
 	struct api_call	c;
-	char		sid[QS_VAL_MAX];
+	char		sid[CALL_URI_MAX];
 
 	call_init(&c, req);
 	if (req->method != HTTP_METHOD_POST &&
 	    req->method != HTTP_METHOD_DELETE)
-		return method_not_allowed(&c);
-	if (call_auth(&c) == -1)
+		return call_method_not_allowed(&c);
+	if (call_auth(&c) == -1 || guard_fault(&c) == -1)
 		return call_finish(&c);
 	if (req->method == HTTP_METHOD_POST)
 		event_create(&c);
@@ -419,13 +237,14 @@ api_events_atproto(struct http_request *req)
 {
 	struct api_call	 c;
 	const char	*p, *s1, *s2;
-	char		 did[QS_VAL_MAX], coll[512], rkey[600], uri[QS_VAL_MAX];
+	char		 did[CALL_URI_MAX], coll[512], rkey[600];
+	char		 uri[CALL_URI_MAX];
 	int		 n;
 
 	call_init(&c, req);
 	if (req->method != HTTP_METHOD_DELETE)
-		return method_not_allowed(&c);
-	if (call_auth(&c) == -1)
+		return call_method_not_allowed(&c);
+	if (call_auth(&c) == -1 || guard_fault(&c) == -1)
 		return call_finish(&c);
 	p = req->path + strlen(ATPROTO_PREFIX);
 	/* The route's regex guarantees three non-empty segments. */
@@ -452,13 +271,13 @@ int
 api_rsvps(struct http_request *req)
 {
 	struct api_call	c;
-	char		sid[QS_VAL_MAX];
+	char		sid[CALL_URI_MAX];
 
 	call_init(&c, req);
 	if (req->method != HTTP_METHOD_POST &&
 	    req->method != HTTP_METHOD_DELETE)
-		return method_not_allowed(&c);
-	if (call_auth(&c) == -1)
+		return call_method_not_allowed(&c);
+	if (call_auth(&c) == -1 || guard_fault(&c) == -1)
 		return call_finish(&c);
 	if (req->method == HTTP_METHOD_POST)
 		rsvp_create(&c);
@@ -467,47 +286,154 @@ api_rsvps(struct http_request *req)
 	return call_finish(&c);
 }
 
+/* Fills the null slots of results (the valid items) from the database
+ * results in order and counts the outcomes into c->note. */
+static void
+batch_merge(struct api_call *c, json_t *results, const json_t *dbres)
+{
+	json_t		*r, *a;
+	size_t		 i, j = 0, used;
+	int		 status, napplied = 0, nstale = 0, nretry = 0, nbad = 0;
+
+	json_array_foreach(results, i, r) {
+		if (!json_is_null(r)) {
+			nbad++;
+			json_object_set_new(r, "index", json_integer(
+			    (json_int_t)i));
+			continue;
+		}
+		a = result_answer(json_array_get(dbres, j), "stored", &status);
+		if (status == 202 && strstr(json_string_value(json_object_get(
+		    a, "message")), "stale") != NULL)
+			nstale++;
+		else if (status == 202)
+			napplied++;
+		else
+			nretry++;
+		json_object_set_new(a, "status", json_integer(status));
+		json_object_set_new(a, "index", json_integer((json_int_t)i));
+		json_array_set_new(results, i, a);
+		j++;
+	}
+	used = strlen(c->note);
+	(void)snprintf(c->note + used, sizeof(c->note) - used, "%sitems=%zu "
+	    "applied=%d stale=%d retry=%d invalid=%d", used ? " " : "",
+	    json_array_size(results),
+	    napplied, nstale, nretry, nbad);
+}
+
 int
-api_events_by_source(struct http_request *req)
+api_batch(struct http_request *req)
 {
 	struct api_call	 c;
 	struct atc_db	*db = NULL;
-	json_t		*errors;
-	char		 stype[72], err[ATC_ERRLEN];
+	json_t		*body = NULL, *errors, *ops = NULL, *results = NULL;
+	json_t		*dbres = NULL;
+	char		 err[ATC_ERRLEN];
+	uint64_t	 t0_ms;
 
 	call_init(&c, req);
 	errors = json_object();
-	if (req->method != HTTP_METHOD_GET) {
+	if (req->method != HTTP_METHOD_POST) {
 		json_decref(errors);
-		return method_not_allowed(&c);
+		return call_method_not_allowed(&c);
 	}
-	if (call_auth(&c) == -1 ||
-	    call_qs(&c, "sourceType", stype, sizeof(stype)) == -1 ||
-	    call_qs(&c, "sourceId", c.uri, sizeof(c.uri)) == -1)
+	if (call_auth(&c) == -1 || guard_fault(&c) == -1 ||
+	    call_body(&c, &body) == -1)
 		goto out;
-	if (stype[0] == '\0')
-		(void)snprintf(stype, sizeof(stype), "bluesky");
-	if (!api_source_type_ok(stype))
-		json_object_set_new(errors, "sourceType",
-		    json_string("unknown source type"));
-	if (c.uri[0] == '\0')
-		json_object_set_new(errors, "sourceId",
-		    json_string("is required"));
+	if (json_array_size(json_object_get(body, "operations")) >
+	    API_OPS_MAX) {
+		guard_limit(&c, "batch_items", API_OPS_MAX);
+		goto out;
+	}
+	if (api_batch_parse(body, &ops, &results, errors) == -1) {
+		call_invalid(&c, errors);
+		goto out;
+	}
+	t0_ms = atc_mono_ms();
+	if (json_array_size(ops) > 0 && ((db = api_db()) == NULL ||
+	    api_store_apply(db, c.tenant, ops, &dbres, err,
+	    sizeof(err)) == -1)) {
+		guard_applied(&c, ops, NULL, t0_ms);
+		call_db_error(&c, db, err);
+		goto out;
+	}
+	guard_applied(&c, ops, dbres, t0_ms);
+	batch_merge(&c, results, dbres);
+	call_ok(&c, 200, json_pack("{s:b, s:O}", "success", 1, "results",
+	    results));
+out:
+	json_decref(dbres);
+	json_decref(results);
+	json_decref(ops);
+	json_decref(errors);
+	json_decref(body);
+	return call_finish(&c);
+}
+
+int
+api_shadow_claim(struct http_request *req)
+{
+	struct api_call	 c;
+	struct atc_db	*db = NULL;
+	json_t		*body = NULL, *errors, *res = NULL;
+	const json_t	*v;
+	const char	*did = NULL, *slug = NULL, *handle = NULL;
+	char		 err[ATC_ERRLEN];
+	int		 status;
+
+	call_init(&c, req);
+	errors = json_object();
+	if (req->method != HTTP_METHOD_POST) {
+		json_decref(errors);
+		return call_method_not_allowed(&c);
+	}
+	if (call_auth(&c) == -1 || call_body(&c, &body) == -1)
+		goto out;
+	if (!json_is_object(body)) {
+		json_object_set_new(errors, "body",
+		    json_string("must be a JSON object"));
+		call_invalid(&c, errors);
+		goto out;
+	}
+	did = json_string_value(json_object_get(body, "did"));
+	if (did == NULL || strlen(did) > 2048 ||
+	    atc_syntax_did(did, NULL, 0) == -1)
+		json_object_set_new(errors, "did", json_string("must be a DID"));
+	if ((v = json_object_get(body, "userSlug")) != NULL &&
+	    !json_is_null(v) && ((slug = json_string_value(v)) == NULL ||
+	    *slug == '\0' || strlen(slug) > 256))
+		json_object_set_new(errors, "userSlug",
+		    json_string("must be a user's slug"));
+	if ((v = json_object_get(body, "handle")) != NULL &&
+	    !json_is_null(v) && ((handle = json_string_value(v)) == NULL ||
+	    atc_syntax_handle(handle, NULL, 0) == -1))
+		json_object_set_new(errors, "handle",
+		    json_string("must be a handle"));
 	if (json_object_size(errors) > 0) {
 		call_invalid(&c, errors);
 		goto out;
 	}
-	if ((db = api_db()) == NULL || api_store_event_get(db, c.tenant,
-	    stype, c.uri, &c.text, err, sizeof(err)) == -1) {
+	(void)snprintf(c.uri, sizeof(c.uri), "%s", did);
+	if ((db = api_db()) == NULL || api_store_claim(db, c.tenant, did,
+	    slug, handle, &res, err, sizeof(err)) == -1) {
 		call_db_error(&c, db, err);
 		goto out;
 	}
-	if (c.text == NULL)
-		call_error(&c, 404, "not_found", "no such event");
-	else
-		c.status = 200;
+	status = (int)json_integer_value(json_object_get(res, "status"));
+	if (status == 200) {
+		json_object_set_new(res, "success", json_true());
+		call_ok(&c, 200, json_incref(res));
+	} else
+		call_error(&c, status == 409 ? 409 : 404,
+		    status == 409 ? "user_linked_to_another_did" :
+		    slug != NULL ? "no_such_user" : "no_shadow_account",
+		    status == 409 ? "that user is linked to another DID" :
+		    "nothing to claim");
 out:
+	json_decref(res);
 	json_decref(errors);
+	json_decref(body);
 	return call_finish(&c);
 }
 

@@ -3,7 +3,9 @@
  * Pure syntax checks of what requests carry: at-uris (atproto rules from
  * shared/syntax.c), dates as the OpenMeet DTOs accept them (ISO 8601, more
  * lenient than atproto's RFC 3339 profile) normalised so Postgres never
- * guesses a time zone, tenant ids, numeric strings and query strings.
+ * guesses a time zone, tenant ids, numeric strings and query strings, and
+ * the size limits of JSON bodies, checked in one pass over the raw text so
+ * a hostile body is refused before the parser allocates anything.
  * Nothing here allocates or does I/O.
  */
 #include <ctype.h>
@@ -245,6 +247,81 @@ api_qs_get(const char *qs, const char *name, char *out, size_t outlen)
 			    plen - (size_t)(eq - p) - 1, out, outlen) == -1 ?
 			    -1 : 1;
 		p = amp != NULL ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
+void
+api_limit_hit_set(struct api_limit_hit *hit, const char *limit, size_t max)
+{
+	hit->limit = limit;
+	hit->max = max;
+	if (strcmp(limit, "json_depth") == 0)
+		hit->status = 422;
+	else if (strncmp(limit, "header_", 7) == 0)
+		hit->status = 431;
+	else
+		hit->status = 413;
+}
+
+int
+api_json_limits_check(const char *buf, size_t len,
+    const struct api_json_limits *lim, struct api_limit_hit *hit)
+{
+	size_t	commas[API_JSON_DEPTH_CAP + 1];
+	size_t	i, depth = 0, slen = 0;
+	bool	in_str = false, esc = false;
+	int	c;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)buf[i];
+		if (in_str) {
+			if (esc)
+				esc = false;
+			else if (c == '\\')
+				esc = true;
+			else if (c == '"') {
+				in_str = false;
+				continue;
+			}
+			if (++slen > lim->string_max) {
+				api_limit_hit_set(hit, "string_length",
+				    lim->string_max);
+				return -1;
+			}
+			continue;
+		}
+		switch (c) {
+		case '"':
+			in_str = true;
+			slen = 0;
+			break;
+		case '[':
+		case '{':
+			if (++depth > lim->depth_max ||
+			    depth > API_JSON_DEPTH_CAP) {
+				api_limit_hit_set(hit, "json_depth",
+				    lim->depth_max);
+				return -1;
+			}
+			commas[depth] = 0;
+			break;
+		case ']':
+		case '}':
+			if (depth > 0)
+				depth--;
+			break;
+		case ',':
+			/* n commas separate n + 1 items. */
+			if (depth > 0 && ++commas[depth] >= lim->items_max) {
+				api_limit_hit_set(hit, "array_size",
+				    lim->items_max);
+				return -1;
+			}
+			break;
+		default:
+			break;
+		}
 	}
 	return 0;
 }

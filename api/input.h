@@ -39,4 +39,35 @@ int	api_qs_get(const char *qs, const char *name, char *out,
  * (bad escape, NUL byte, too long). */
 int	api_pct_decode(const char *s, size_t len, char *out, size_t outlen);
 
+/*
+ * Limits on request bodies, checked on the raw JSON text before it is
+ * parsed so a hostile body costs one linear scan and no allocation. Each
+ * violation is answered with `status` and names the limit:
+ * {"status":413,"error":"limit","limit":"string_length","max":N,...}.
+ */
+#define API_JSON_DEPTH_CAP	256	/* highest configurable depth_max */
+#define API_BATCH_ITEMS_MAX	500	/* items of one batch request */
+
+struct api_json_limits {
+	size_t	depth_max;	/* nesting of arrays and objects, 1..256 */
+	size_t	string_max;	/* bytes of one string as sent (escaped) */
+	size_t	items_max;	/* elements of an array, members of an object */
+};
+
+struct api_limit_hit {
+	const char	*limit;		/* "json_depth", "string_length", ... */
+	int		 status;	/* 413 or 422 */
+	size_t		 max;		/* the configured bound */
+};
+
+/* Scans JSON text buf[0..len) against lim. Returns 0 within the limits
+ * (malformed text is left to the parser), or -1 with *hit naming the
+ * first limit exceeded (static strings). */
+int	api_json_limits_check(const char *buf, size_t len,
+	    const struct api_json_limits *lim, struct api_limit_hit *hit);
+/* Fills *hit for a limit checked elsewhere: "body_size" (413),
+ * "batch_items" (413), "header_size" and "header_count" (431). */
+void	api_limit_hit_set(struct api_limit_hit *hit, const char *limit,
+	    size_t max);
+
 #endif

@@ -2,51 +2,41 @@
 #ifndef API_STORE_H
 #define API_STORE_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 /*
- * Postgres writes and reads behind the integration endpoints, all through
- * shared/db. Every statement carries the tenant. Functions return 0 or -1
- * with err filled; after -1, atc_db_down() tells "database unavailable"
- * (answer 503) from a statement error (500).
+ * Postgres writes behind the integration endpoints, all through shared/db.
+ * Every statement carries the tenant. Writes go through the database
+ * functions of schema/0007 in one statement (one transaction), whether
+ * one operation or a batch. Functions return 0 or -1 with err filled;
+ * after -1, atc_db_down() tells "database unavailable" (answer 503) from
+ * a statement error (500).
  */
 struct atc_db;
-struct api_event;
-struct api_rsvp;
+struct json_t;
 
-struct api_write {
-	bool		applied;	/* false: stale (stored rev >= rev) */
-	bool		event_missing;	/* RSVP: no such event (yet) */
-	bool		event_deleted;	/* RSVP: the event is a tombstone */
-	char		slug[256];	/* event writes: the event's slug */
-	long long	attendee_id;	/* RSVP writes: the attendee row */
-};
+/* Applies ops (a JSON array of operations, api/oplist.h) for tenant in one
+ * transaction. *out is a new array with one result object per operation,
+ * in order: {status (202|424), applied, slug?, attendeeId?, method?,
+ * eventDeleted?}. Each dedup match of an event write is reported to the
+ * hook (api_store_dedup_hook). */
+int	api_store_apply(struct atc_db *, const char *tenant,
+	    const struct json_t *ops, struct json_t **out, char *err,
+	    size_t errlen);
 
-/* Inserts or updates the event keyed by (tenant, source type, source id),
- * creating the creator's shadow account when needed; a write older than
- * the stored rev is not applied (out->applied false). */
-int	api_store_event_upsert(struct atc_db *, const char *tenant,
-	    const struct api_event *, struct api_write *out, char *err,
-	    size_t errlen);
-/* Marks the event deleted, leaving a tombstone with rev (may be NULL);
- * creates the tombstone when the event was never seen. */
-int	api_store_event_delete(struct atc_db *, const char *tenant,
-	    const char *source_type, const char *source_id, const char *rev,
-	    struct api_write *out, char *err, size_t errlen);
-/* Inserts or updates one RSVP keyed by (tenant, RSVP source id). Sets
- * out->event_missing (nothing written) when the event is unknown. */
-int	api_store_rsvp_upsert(struct atc_db *, const char *tenant,
-	    const struct api_rsvp *, struct api_write *out, char *err,
-	    size_t errlen);
-/* Marks exactly that RSVP deleted (tombstone with rev, may be NULL). */
-int	api_store_rsvp_delete(struct atc_db *, const char *tenant,
-	    const char *source_type, const char *source_id, const char *rev,
-	    struct api_write *out, char *err, size_t errlen);
-/* Builds the by-source JSON document of a live event into *out (a new
- * string, free with free()), or sets *out NULL when there is none. */
-int	api_store_event_get(struct atc_db *, const char *tenant,
-	    const char *source_type, const char *source_id, char **out,
+/* Installs the dedup counter hook (once per process, before serving;
+ * NULL removes it; the metrics module provides it): fn is called once per
+ * event write that matched an existing event, with the method (source_id,
+ * source_url, slug, rkey or cid). */
+void	api_store_dedup_hook(void (*fn)(const char *tenant,
+	    const char *method));
+
+/* Claims the tenant's shadow account of did: turns it into a real account,
+ * or merges it into the real user user_slug (may be NULL), moving events
+ * and attendances in one transaction. *out is a new result object
+ * {status (200|404|409), ...} (schema/0007 atcal_claim_shadow). */
+int	api_store_claim(struct atc_db *, const char *tenant, const char *did,
+	    const char *user_slug, const char *handle, struct json_t **out,
 	    char *err, size_t errlen);
 
 #endif

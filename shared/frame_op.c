@@ -3,7 +3,9 @@
  * Per-op work of frame decoding: parsing the ops array of a #commit and
  * resolving each op's record block (filter first, then lookup, size limit,
  * hash, strict validation). A failure here marks the op FAILED with a
- * reason in the frame's scratch; it never fails the frame.
+ * reason in the frame's scratch; it never fails the frame. A record with
+ * U+0000 in a map key is valid DAG-CBOR but fails here: JSON parsers
+ * (jansson) refuse NUL in object keys, so it could not be published.
  */
 #include <stdio.h>
 #include <string.h>
@@ -109,6 +111,34 @@ parse_op(struct atc_frame *f, struct atc_cbor *c, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Returns the offset of the first map key holding a NUL byte in the
+ * (already validated) record, or -1 when there is none. A NUL character is
+ * a 0x00 byte in UTF-8, so records without any 0x00 byte skip the walk.
+ */
+static long long
+record_nul_key(const uint8_t *data, size_t len, size_t origin)
+{
+	struct atc_cbor		 c;
+	struct atc_cbor_item	 it;
+	struct atc_cbor_level	*lv;
+	char			 e[ATC_ERRLEN];
+	bool			 is_key;
+
+	if (memchr(data, 0, len) == NULL)
+		return -1;
+	atc_cbor_init(&c, data, len, origin);
+	do {
+		lv = c.depth > 0 ? &c.stack[c.depth - 1] : NULL;
+		is_key = lv != NULL && lv->map && lv->left % 2 == 0;
+		if (atc_cbor_read(&c, &it, e, sizeof(e)) == -1)
+			return -1;
+		if (is_key && memchr(it.ptr, 0, it.len) != NULL)
+			return (long long)it.offset;
+	} while (!atc_cbor_done(&c));
+	return -1;
+}
+
 int
 frame_parse_ops(struct atc_frame *f, struct atc_cbor *c,
     const struct atc_cbor_item *arr, char *err, size_t errlen)
@@ -134,6 +164,7 @@ frame_resolve_op(struct atc_frame *f, struct atc_frame_op *op,
 {
 	struct atc_car_block	b;
 	char			e[ATC_ERRLEN];
+	long long		nul;
 	int			r;
 
 	if (op->status == ATC_OP_FAILED)
@@ -173,6 +204,11 @@ frame_resolve_op(struct atc_frame *f, struct atc_frame_op *op,
 	if ((b.data[0] >> 5) != 5) {
 		op->error = frame_scratch_printf(f,
 		    "record at offset %zu is not a map", b.offset);
+		goto fail;
+	}
+	if ((nul = record_nul_key(b.data, b.len, b.offset)) != -1) {
+		op->error = frame_scratch_printf(f,
+		    "record: NUL in a map key at offset %lld", nul);
 		goto fail;
 	}
 	op->record = b.data;

@@ -8,7 +8,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -97,6 +100,99 @@ test_auth_bearer(void **state)
 	assert_int_equal(api_bearer_token(NULL, &tok, &len), -1);
 }
 
+static void
+test_auth_keys_from_file_text(void **state)
+{
+	static const char	 file[] = "# rotated 2026-05\n"
+	    "  new-key = \n"
+	    "\r\n"
+	    "new-key-t=t1|t2\r\n"
+	    "   # indented comment\n"
+	    "last-key";
+	struct api_keys		*ks = NULL;
+	char			 err[ATC_ERRLEN];
+
+	/* "new-key = " is a key with an empty tenant list: rejected. */
+	assert_int_equal(api_keys_load(NULL, file, &ks, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "SERVICE_API_KEYS_FILE line 2"));
+	assert_null(strstr(err, "new-key"));
+	assert_int_equal(api_keys_load("old-key", "# c\nnew-key\n"
+	    "new-key-t=t1|t2\r\nlast-key", &ks, err, sizeof(err)), 0);
+	assert_int_equal(api_keys_count(ks), 4);
+	/* Rotation: old and new keys are valid at once. */
+	assert_int_equal(check(ks, "old-key", "t9"), API_AUTH_OK);
+	assert_int_equal(check(ks, "new-key", "t9"), API_AUTH_OK);
+	assert_int_equal(check(ks, "new-key-t", "t2"), API_AUTH_OK);
+	assert_int_equal(check(ks, "new-key-t", "t3"), API_AUTH_FORBIDDEN);
+	assert_int_equal(check(ks, "last-key", "t3"), API_AUTH_OK);
+	assert_int_equal(check(ks, "# c", "t3"), API_AUTH_BAD_KEY);
+	api_keys_free(ks);
+}
+
+static void
+test_auth_duplicate_and_bad_entries(void **state)
+{
+	struct api_keys	*ks = NULL;
+	char		 err[ATC_ERRLEN];
+
+	assert_int_equal(api_keys_load("same-key", "same-key=t1", &ks, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "twice"));
+	assert_null(strstr(err, "same-key"));
+	assert_int_equal(api_keys_load(NULL, "has space", &ks, err,
+	    sizeof(err)), -1);
+	assert_int_equal(api_keys_load(NULL, "# only a comment\n", &ks, err,
+	    sizeof(err)), -1);
+	assert_int_equal(api_keys_load(NULL, NULL, &ks, err, sizeof(err)), -1);
+	assert_null(ks);
+}
+
+static void
+test_auth_fingerprints(void **state)
+{
+	struct api_keys	*ks = NULL;
+	char		 err[ATC_ERRLEN], fp[API_KEY_FP_LEN + 1];
+	size_t		 idx = 99;
+
+	/* First 8 hex digits of SHA-256("abc"). */
+	api_key_fingerprint("abc", 3, fp);
+	assert_string_equal(fp, "ba7816bf");
+	assert_int_equal(api_keys_parse("abc,def=t1", &ks, err, sizeof(err)),
+	    0);
+	assert_string_equal(api_keys_fingerprint(ks, 0), "ba7816bf");
+	assert_string_equal(api_keys_fingerprint(ks, 5), "-");
+	assert_int_equal(api_keys_match(ks, "def", 3, "t2", &idx),
+	    API_AUTH_FORBIDDEN);
+	assert_int_equal(idx, 1);
+	assert_int_equal(api_keys_match(ks, "abc", 3, "t2", &idx),
+	    API_AUTH_OK);
+	assert_int_equal(idx, 0);
+	assert_int_equal(api_keys_find(ks, "BA7816BF", &idx), 0);
+	assert_int_equal(idx, 0);
+	assert_int_equal(api_keys_find(ks, "00000000", &idx), -1);
+	api_keys_free(ks);
+}
+
+static void
+test_auth_read_file(void **state)
+{
+	char	path[] = "/tmp/test_auth_keys.XXXXXX", err[ATC_ERRLEN];
+	char	*text = NULL;
+	int	fd;
+
+	assert_true((fd = mkstemp(path)) != -1);
+	assert_int_equal(write(fd, "k1\nk2=t1\n", 9), 9);
+	close(fd);
+	assert_int_equal(api_keys_read_file(path, &text, err, sizeof(err)), 0);
+	assert_string_equal(text, "k1\nk2=t1\n");
+	api_keys_text_free(text);
+	unlink(path);
+	assert_int_equal(api_keys_read_file(path, &text, err, sizeof(err)),
+	    -1);
+	assert_null(text);
+	assert_int_equal(api_keys_read_file("/", &text, err, sizeof(err)), -1);
+}
+
 int
 main(void)
 {
@@ -105,6 +201,10 @@ main(void)
 		cmocka_unit_test(test_auth_bad_keys),
 		cmocka_unit_test(test_auth_parse_rejects),
 		cmocka_unit_test(test_auth_bearer),
+		cmocka_unit_test(test_auth_keys_from_file_text),
+		cmocka_unit_test(test_auth_duplicate_and_bad_entries),
+		cmocka_unit_test(test_auth_fingerprints),
+		cmocka_unit_test(test_auth_read_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

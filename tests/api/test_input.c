@@ -155,11 +155,83 @@ test_input_tenant(void **state)
 	assert_true(api_tenant_ok(long_id));
 }
 
+static const struct api_json_limits	lim = { 4, 16, 5 };
+
+static const char *
+limit_of(const char *json)
+{
+	struct api_limit_hit	hit;
+
+	memset(&hit, 0, sizeof(hit));
+	if (api_json_limits_check(json, strlen(json), &lim, &hit) == 0)
+		return "ok";
+	return hit.limit;
+}
+
+static void
+test_input_json_limits_table(void **state)
+{
+	static const struct {
+		const char	*json, *want;
+	} cases[] = {
+		{ "{\"a\":[1,2,{\"b\":[]}]}", "ok" },		/* depth 4 */
+		{ "{\"a\":[1,2,{\"b\":[[]]}]}", "json_depth" },
+		{ "[[[[[", "json_depth" },			/* unclosed */
+		{ "\"[[[[[[[[[[\"", "ok" },		/* inside a string */
+		{ "{\"k\":\"0123456789abcdef\"}", "ok" },	/* 16 bytes */
+		{ "{\"k\":\"0123456789abcdefg\"}", "string_length" },
+		{ "{\"0123456789abcdefg\":1}", "string_length" },
+		{ "[\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\"]", "ok" },
+		{ "[\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"x\"]",
+		    "string_length" },			/* escapes count */
+		{ "[1,2,3,4,5]", "ok" },
+		{ "[1,2,3,4,5,6]", "array_size" },
+		{ "{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6}",
+		    "array_size" },
+		{ "[[1,2,3],[1,2,3],[1,2,3],[1,2,3],[1,2,3]]", "ok" },
+		/* Commas in a string; closing brackets left to the parser. */
+		{ "[\"a,b,c,d,e,f,g\"]", "ok" },
+		{ "]]]]}}}}[1]", "ok" },
+		{ "", "ok" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (strcmp(limit_of(cases[i].json), cases[i].want) != 0)
+			fail_msg("%s: got %s, want %s", cases[i].json,
+			    limit_of(cases[i].json), cases[i].want);
+}
+
+static void
+test_input_json_limits_status(void **state)
+{
+	struct api_json_limits	big = { API_JSON_DEPTH_CAP, 1 << 20, 1000 };
+	struct api_limit_hit	hit;
+	char			deep[API_JSON_DEPTH_CAP + 2];
+
+	api_limit_hit_set(&hit, "body_size", 10);
+	assert_int_equal(hit.status, 413);
+	assert_int_equal(hit.max, 10);
+	api_limit_hit_set(&hit, "batch_items", 500);
+	assert_int_equal(hit.status, 413);
+	assert_int_equal(api_json_limits_check("[[[[[[", 6, &lim, &hit), -1);
+	assert_string_equal(hit.limit, "json_depth");
+	assert_int_equal(hit.status, 422);
+	assert_int_equal(hit.max, 4);
+	/* The cap holds even when configured at it. */
+	memset(deep, '[', sizeof(deep));
+	assert_int_equal(api_json_limits_check(deep, sizeof(deep), &big,
+	    &hit), -1);
+	assert_string_equal(hit.limit, "json_depth");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_input_datetime_accepts_and_normalises),
+		cmocka_unit_test(test_input_json_limits_table),
+		cmocka_unit_test(test_input_json_limits_status),
 		cmocka_unit_test(test_input_datetime_rejects),
 		cmocka_unit_test(test_input_number_strings),
 		cmocka_unit_test(test_input_query_string),

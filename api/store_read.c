@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Read side of the API. Every document is assembled by Postgres
+ * (jsonb_build_object), so the C side never re-encodes rows and the
+ * by-source, by-slug and listing answers share one event shape. Listings
+ * page by an opaque (start date, id) cursor: the order is total, so pages
+ * neither repeat nor skip rows while writes go on.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "db.h"
+#include "store_read.h"
+#include "util.h"
+
+#define ISO_UTC(col) \
+    "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+/* The event document minus attendees; needs e (events) and u (creator). */
+#define EVENT_FIELDS \
+    " 'slug', e.slug, 'name', e.name, 'description', e.description," \
+    " 'startDate', " ISO_UTC("e.start_date") "," \
+    " 'endDate', " ISO_UTC("e.end_date") "," \
+    " 'type', e.type, 'status', e.status, 'visibility', e.visibility," \
+    " 'locations', e.locations, 'location', e.locations -> 0," \
+    " 'categories', e.categories, 'uris', e.uris," \
+    " 'source', jsonb_build_object('type', e.source_type, 'id', e.source_id,"\
+    "  'url', e.source_url, 'handle', e.source_handle," \
+    "  'metadata', e.source_metadata, 'rawRecord', e.raw_record)," \
+    " 'creator', CASE WHEN u.id IS NULL THEN NULL ELSE jsonb_build_object(" \
+    "  'did', u.did, 'handle', u.handle, 'slug', u.slug," \
+    "  'isShadowAccount', u.is_shadow) END"
+
+#define ATTENDEE_DOC \
+    "jsonb_build_object('did', au.did, 'handle', au.handle," \
+    " 'status', a.status, 'attendeeStatus', a.attendee_status," \
+    " 'sourceId', a.source_id, 'isShadowAccount', au.is_shadow)"
+
+#define EVENT_ATTENDEES \
+    " 'attendees', coalesce((SELECT jsonb_agg(" ATTENDEE_DOC " ORDER BY a.id)"\
+    "  FROM attendees a LEFT JOIN users au ON au.id = a.user_id" \
+    "  WHERE a.tenant_id = e.tenant_id AND a.event_id = e.id" \
+    "  AND a.deleted_at IS NULL), '[]'::jsonb)"
+
+static const char sql_by_source[] =
+    "SELECT jsonb_build_object(" EVENT_FIELDS "," EVENT_ATTENDEES ")::text "
+    "FROM events e LEFT JOIN users u ON u.id = e.creator_id "
+    "WHERE e.tenant_id = $1 AND e.source_type = $2 AND e.source_id = $3"
+    " AND e.deleted_at IS NULL";
+
+static const char sql_by_slug[] =
+    "SELECT jsonb_build_object(" EVENT_FIELDS "," EVENT_ATTENDEES ")::text "
+    "FROM events e LEFT JOIN users u ON u.id = e.creator_id "
+    "WHERE e.tenant_id = $1 AND e.slug = $2 AND e.deleted_at IS NULL"
+    " AND e.visibility = 'public'";
+
+static const char sql_list[] =
+    "SELECT jsonb_build_object(" EVENT_FIELDS ","
+    " 'attendeesCount', (SELECT count(*) FROM attendees a"
+    "  WHERE a.tenant_id = e.tenant_id AND a.event_id = e.id"
+    "  AND a.deleted_at IS NULL))::text,"
+    " ((extract(epoch FROM e.start_date) * 1000000)::bigint)::text"
+    "  || '.' || e.id "
+    "FROM events e LEFT JOIN users u ON u.id = e.creator_id "
+    "WHERE e.tenant_id = $1 AND e.deleted_at IS NULL"
+    " AND e.visibility = 'public'"
+    " AND ($2::timestamptz IS NULL OR e.start_date >= $2::timestamptz)"
+    " AND ($3::timestamptz IS NULL OR e.start_date < $3::timestamptz)"
+    " AND ($4::text IS NULL OR e.status = $4)"
+    " AND ($5::text IS NULL OR e.type = $5)"
+    " AND ($6::text IS NULL OR e.author_did = $6 OR u.did = $6)"
+    " AND ($7::text IS NULL OR strpos(lower(e.name || ' ' ||"
+    "  coalesce(e.description, '')), lower($7)) > 0)"
+    " AND ($8::bigint IS NULL OR (e.start_date, e.id) >"
+    "  (to_timestamp(0) + $8::bigint * interval '1 microsecond',"
+    "  $9::bigint)) "
+    "ORDER BY e.start_date, e.id LIMIT $10::int + 1";
+
+static const char sql_attendees[] =
+    "SELECT jsonb_build_object('slug', e.slug, 'attendees',"
+    " coalesce((SELECT jsonb_agg(" ATTENDEE_DOC " ORDER BY a.id)"
+    "  FROM attendees a LEFT JOIN users au ON au.id = a.user_id"
+    "  WHERE a.tenant_id = e.tenant_id AND a.event_id = e.id"
+    "  AND a.deleted_at IS NULL), '[]'::jsonb))::text "
+    "FROM events e WHERE e.tenant_id = $1 AND e.slug = $2"
+    " AND e.deleted_at IS NULL AND e.visibility = 'public'";
+
+static const char sql_user[] =
+    "SELECT jsonb_build_object('did', u.did, 'handle', u.handle,"
+    " 'slug', u.slug, 'displayName', coalesce(u.first_name, u.handle,"
+    " u.did), 'provider', u.provider, 'isShadowAccount', u.is_shadow,"
+    " 'accountStatus', CASE WHEN u.is_shadow THEN 'shadow'"
+    "  WHEN u.claimed_at IS NOT NULL THEN 'claimed' ELSE 'active' END,"
+    " 'createdAt', " ISO_UTC("u.created_at") ","
+    " 'eventsCount', (SELECT count(*) FROM events e WHERE e.creator_id ="
+    "  u.id AND e.deleted_at IS NULL AND e.visibility = 'public'))::text "
+    "FROM users u WHERE u.tenant_id = $1 AND u.did = $2 "
+    "ORDER BY u.is_shadow, u.id LIMIT 1";
+
+static const char sql_shadows[] =
+    "SELECT jsonb_build_object('did', u.did, 'handle', u.handle,"
+    " 'slug', u.slug, 'displayName', coalesce(u.first_name, u.did),"
+    " 'createdAt', " ISO_UTC("u.created_at") ")::text, u.id::text "
+    "FROM users u WHERE u.tenant_id = $1 AND u.is_shadow AND u.id > $2 "
+    "ORDER BY u.id LIMIT $3::int + 1";
+
+/* First column of the first row as a new string, or NULL. */
+static int
+read_doc(struct atc_db *db, const char *sql, int nparams,
+    const char *const *params, char **out, char *err, size_t errlen)
+{
+	struct atc_db_result	*res = NULL;
+	const char		*v;
+
+	*out = NULL;
+	if (atc_db_query(db, sql, nparams, params, &res, err, errlen) == -1)
+		return -1;
+	if ((v = atc_db_result_value(res, 0, 0)) != NULL)
+		*out = atc_xstrdup(v);
+	atc_db_result_free(res);
+	return 0;
+}
+
+/* {"<key>": [col 0 of up to limit rows], "cursor": col 1 of the last row
+ * shown when another row follows, else null}. */
+static int
+read_page(struct atc_db *db, const char *sql, int nparams,
+    const char *const *params, int limit, const char *key, char **out,
+    char *err, size_t errlen)
+{
+	struct atc_db_result	*res = NULL;
+	struct atc_buf		 b;
+	const char		*v;
+	int			 i, n;
+
+	*out = NULL;
+	if (atc_db_query(db, sql, nparams, params, &res, err, errlen) == -1)
+		return -1;
+	n = atc_db_result_nrows(res);
+	atc_buf_init(&b, 4096);
+	atc_buf_appendf(&b, "{\"%s\":[", key);
+	for (i = 0; i < n && i < limit; i++) {
+		if ((v = atc_db_result_value(res, i, 0)) == NULL)
+			continue;
+		if (i > 0)
+			atc_buf_puts(&b, ",");
+		atc_buf_puts(&b, v);
+	}
+	/* The cursor is digits and dots only: no escaping needed. */
+	if (n > limit && (v = atc_db_result_value(res, limit - 1, 1)) != NULL)
+		atc_buf_appendf(&b, "],\"cursor\":\"%s\"}", v);
+	else
+		atc_buf_puts(&b, "],\"cursor\":null}");
+	*out = atc_xstrdup(atc_buf_cstr(&b));
+	atc_buf_cleanup(&b);
+	atc_db_result_free(res);
+	return 0;
+}
+
+int
+api_store_event_by_source(struct atc_db *db, const char *tenant,
+    const char *source_type, const char *source_id, char **out, char *err,
+    size_t errlen)
+{
+	const char	*p[3] = { tenant, source_type, source_id };
+
+	return read_doc(db, sql_by_source, 3, p, out, err, errlen);
+}
+
+int
+api_store_event_by_slug(struct atc_db *db, const char *tenant,
+    const char *slug, char **out, char *err, size_t errlen)
+{
+	const char	*p[2] = { tenant, slug };
+
+	return read_doc(db, sql_by_slug, 2, p, out, err, errlen);
+}
+
+int
+api_store_events_list(struct atc_db *db, const char *tenant,
+    const struct api_event_query *q, char **out, char *err, size_t errlen)
+{
+	const char	*p[10];
+	char		 us[24], id[24], lim[16];
+
+	(void)snprintf(us, sizeof(us), "%lld", q->after_us);
+	(void)snprintf(id, sizeof(id), "%lld", q->after_id);
+	(void)snprintf(lim, sizeof(lim), "%d", q->limit);
+	p[0] = tenant;
+	p[1] = q->from;
+	p[2] = q->to;
+	p[3] = q->status;
+	p[4] = q->type;
+	p[5] = q->creator;
+	p[6] = q->text;
+	p[7] = q->has_cursor ? us : NULL;
+	p[8] = q->has_cursor ? id : NULL;
+	p[9] = lim;
+	return read_page(db, sql_list, 10, p, q->limit, "events", out, err,
+	    errlen);
+}
+
+int
+api_store_attendees(struct atc_db *db, const char *tenant, const char *slug,
+    char **out, char *err, size_t errlen)
+{
+	const char	*p[2] = { tenant, slug };
+
+	return read_doc(db, sql_attendees, 2, p, out, err, errlen);
+}
+
+int
+api_store_user(struct atc_db *db, const char *tenant, const char *did,
+    char **out, char *err, size_t errlen)
+{
+	const char	*p[2] = { tenant, did };
+
+	return read_doc(db, sql_user, 2, p, out, err, errlen);
+}
+
+int
+api_store_shadows(struct atc_db *db, const char *tenant, long long after_id,
+    int limit, char **out, char *err, size_t errlen)
+{
+	const char	*p[3];
+	char		 id[24], lim[16];
+
+	(void)snprintf(id, sizeof(id), "%lld", after_id);
+	(void)snprintf(lim, sizeof(lim), "%d", limit);
+	p[0] = tenant;
+	p[1] = id;
+	p[2] = lim;
+	return read_page(db, sql_shadows, 3, p, limit, "shadowAccounts", out,
+	    err, errlen);
+}
