@@ -2,10 +2,14 @@
 /*
  * Lock-free metric values in a fixed arena. Values are doubles stored as
  * 64-bit patterns in atomics (add is a compare-and-swap loop), which works
- * across threads and across processes sharing the mapping. Creating a
- * series takes a spinlock in the arena; lookups compare fixed-size keys,
- * which is fine because callers cache the pointers they get.
+ * across threads and across processes sharing the mapping. Creating or
+ * finding a series takes a robust process-shared mutex in the arena (a
+ * process killed while holding it cannot wedge the others); lookups
+ * compare fixed-size keys, which is fine because callers cache the
+ * pointers they get.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,7 +54,7 @@ struct atc_histogram {
 };
 
 struct atc_metrics {
-	atomic_flag		lock;
+	pthread_mutex_t		lock;	/* robust, process-shared */
 	bool			shared;
 	size_t			size;		/* bytes of this arena */
 	size_t			max_series;
@@ -101,7 +105,17 @@ atc_metrics_new(size_t max_series, bool shared)
 	} else
 		p = atc_xcalloc(1, size);
 	r = p;
-	atomic_flag_clear(&r->lock);
+	{
+		pthread_mutexattr_t	a;
+
+		/* Robust: a worker killed while creating a series must not
+		 * leave the others waiting forever. */
+		pthread_mutexattr_init(&a);
+		pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+		pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+		pthread_mutex_init(&r->lock, &a);
+		pthread_mutexattr_destroy(&a);
+	}
 	r->shared = shared;
 	r->size = size;
 	r->max_series = max_series;
@@ -113,6 +127,7 @@ atc_metrics_free(struct atc_metrics *r)
 {
 	if (r == NULL)
 		return;
+	pthread_mutex_destroy(&r->lock);
 	if (r->shared)
 		munmap(r, r->size);
 	else
@@ -122,15 +137,14 @@ atc_metrics_free(struct atc_metrics *r)
 static void
 lock(struct atc_metrics *r)
 {
-	while (atomic_flag_test_and_set_explicit(&r->lock,
-	    memory_order_acquire))
-		;
+	if (pthread_mutex_lock(&r->lock) == EOWNERDEAD)
+		pthread_mutex_consistent(&r->lock);
 }
 
 static void
 unlock(struct atc_metrics *r)
 {
-	atomic_flag_clear_explicit(&r->lock, memory_order_release);
+	pthread_mutex_unlock(&r->lock);
 }
 
 /* Finds or adds the family; -1 on a type clash or when full. */
