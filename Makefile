@@ -56,7 +56,7 @@ CONSUMER_SRC = \
 	consumer/cmd_decode.c consumer/cmd_bench.c \
 	consumer/settings.c consumer/ws.c consumer/tracker.c consumer/cursor.c \
 	consumer/ingest.c consumer/ingest_source.c consumer/jetstream.c \
-	consumer/leader.c consumer/route.c consumer/telemetry.c \
+	consumer/leader.c consumer/route.c consumer/telemetry.c consumer/live.c \
 	consumer/cmd_capture.c consumer/verify.c \
 
 # --- processor/: RabbitMQ -> integration API -------------------------------

@@ -29,7 +29,6 @@
 #include "log.h"
 #include "metrics.h"
 #include "mq.h"
-#include "ops_http.h"
 #include "settings.h"
 #include "tracker.h"
 #include "util.h"
@@ -64,8 +63,8 @@ ingest_backoff_ms(uint32_t attempts, long long max_ms)
 	return d / 2 + (uint64_t)random() % (d / 2 + 1);
 }
 
-static int
-source_host(const char *url, char *out, size_t outlen)
+int
+ingest_source_host(const char *url, char *out, size_t outlen)
 {
 	const char	*p, *end;
 
@@ -171,16 +170,16 @@ ingest_update_pause(struct ingest *in)
 		return;
 	in->paused = paused;
 	ws_pause(in->ws, paused);
-	atc_metric_set(in->m.paused, paused);
+	atc_metric_set(in->m->paused, paused);
 	if (paused) {
-		atc_metric_inc(in->m.pauses);
+		atc_metric_inc(in->m->pauses);
 		in->paused_since_ms = now;
 		in->pause_warned = 0;
 		atc_log_info("backpressure_pause", "unconfirmed=%" PRIu64
 		    " queue_depth=%lld", unconfirmed, in->queue_depth);
 	} else {
-		atc_metric_inc(in->m.resumes);
-		atc_metric_add(in->m.paused_seconds,
+		atc_metric_inc(in->m->resumes);
+		atc_metric_add(in->m->paused_seconds,
 		    (double)(now - in->paused_since_ms) / 1000);
 		atc_log_info("backpressure_resume", "paused_ms=%" PRIu64,
 		    now - in->paused_since_ms);
@@ -194,10 +193,10 @@ ingest_frame_timing(struct ingest *in, uint64_t event_us, uint64_t start_us)
 	double		lag;
 
 	lag = now > event_us ? (double)(now - event_us) / 1e6 : 0;
-	atc_metric_set(in->m.lag, lag);
-	atc_histogram_observe(in->m.ingest_latency, lag);
+	atc_metric_set(in->m->lag, lag);
+	atc_histogram_observe(in->m->ingest_latency, lag);
 	if (start_us > 0)
-		atc_histogram_observe(in->m.processing,
+		atc_histogram_observe(in->m->processing,
 		    (double)(now - start_us) / 1e6);
 }
 
@@ -253,11 +252,11 @@ log_stats(struct ingest *in)
 	atc_log_info("stats", "host=%s frames=%.0f frames_dropped=%.0f "
 	    "records_dropped=%.0f connection_errors=%.0f pauses=%.0f "
 	    "lag_s=%.3f cursor=%" PRId64, in->host,
-	    atc_metric_value(in->m.frames),
-	    atc_metric_value(in->m.frames_dropped),
-	    atc_metric_value(in->m.records_dropped),
-	    atc_metric_value(in->m.connection_errors),
-	    atc_metric_value(in->m.pauses), atc_metric_value(in->m.lag),
+	    atc_metric_value(in->m->frames),
+	    atc_metric_value(in->m->frames_dropped),
+	    atc_metric_value(in->m->records_dropped),
+	    atc_metric_value(in->m->connection_errors),
+	    atc_metric_value(in->m->pauses), atc_metric_value(in->m->lag),
 	    in->tracker.safe_seq);
 	in->last_stats_ms = atc_mono_ms();
 }
@@ -266,30 +265,12 @@ log_stats(struct ingest *in)
 static void
 update_gauges(struct ingest *in)
 {
-	atc_metric_set(in->m.unconfirmed, (double)(in->last_tag - in->acked));
-	atc_metric_set(in->m.queue_depth, (double)in->queue_depth);
-	atc_metric_set(in->m.leader, in->leading);
-	atc_metric_set(in->m.queue_connected, in->mq != NULL);
+	atc_metric_set(in->m->unconfirmed, (double)(in->last_tag - in->acked));
+	atc_metric_set(in->m->queue_depth, (double)in->queue_depth);
+	atc_metric_set(in->m->leader, in->leading);
+	atc_metric_set(in->m->queue_connected, in->mq != NULL);
 	if (in->saved_seq >= 0)
-		atc_metric_set(in->m.cursor, (double)in->saved_seq);
-}
-
-/* Ready when this replica can do its job: the database (for the lock and
- * cursor) and the broker answer. A standby replica is ready too. */
-static bool
-consumer_ready(void *arg, char *why, size_t whylen)
-{
-	struct ingest	*in = arg;
-
-	if (atc_metric_value(in->m.database_up) < 1) {
-		(void)snprintf(why, whylen, "database unreachable");
-		return false;
-	}
-	if (atc_metric_value(in->m.queue_connected) < 1) {
-		(void)snprintf(why, whylen, "broker unreachable");
-		return false;
-	}
-	return true;
+		atc_metric_set(in->m->cursor, (double)in->saved_seq);
 }
 
 /* Called once this replica holds the lock: the cursor another replica
@@ -330,7 +311,7 @@ check_leader(struct ingest *in, uint64_t now)
 		return;
 	in->next_leader_ms = now + LEADER_CHECK_MS;
 	held = leader_check(in->leader);
-	atc_metric_set(in->m.database_up, held >= 0);
+	atc_metric_set(in->m->database_up, held >= 0);
 	if (held < 0)
 		held = 0;
 	if (held && !in->leading)
@@ -427,7 +408,8 @@ out:
 }
 
 int
-ingest_run(const struct consumer_config *cfg)
+ingest_run(const struct consumer_config *cfg, const char *url,
+    struct atc_metrics *metrics, struct consumer_metrics *m)
 {
 	struct ingest		in;
 	struct ws_events	ev;
@@ -436,6 +418,9 @@ ingest_run(const struct consumer_config *cfg)
 
 	memset(&in, 0, sizeof(in));
 	in.cfg = cfg;
+	in.url = url;
+	in.metrics = metrics;
+	in.m = m;
 	in.saved_seq = -1;
 	in.queue_depth = -1;
 	srandom((unsigned)atc_wall_us());
@@ -444,31 +429,18 @@ ingest_run(const struct consumer_config *cfg)
 	in.collections = atc_config_list(cfg->collections, NULL);
 	in.opts.verify = cfg->verify_blocks;
 	in.opts.collections = (const char *const *)in.collections;
-	if (source_host(cfg->source_url, in.host, sizeof(in.host)) == -1) {
-		atc_log_err("startup_failed", "cause=\"bad SOURCE_URL host\"");
+	if (ingest_source_host(url, in.host, sizeof(in.host)) == -1) {
+		atc_log_err("startup_failed", "cause=\"bad source URL host\"");
 		goto out;
 	}
 	atc_buf_init(&in.inflated, 0);
-	in.jetstream = jetstream_is_url(cfg->source_url);
+	in.jetstream = jetstream_is_url(url);
 	if (in.jetstream && cfg->jetstream_dict != NULL &&
 	    load_dictionary(&in, cfg->jetstream_dict) == -1)
 		goto out;
 	in.db = atc_db_new(cfg->database_url);
 	in.leader = leader_new(cfg->database_url, in.host);
 	tracker_init(&in.tracker, -1);
-	if ((in.metrics = atc_metrics_new(512, false)) == NULL) {
-		atc_log_err("startup_failed", "cause=\"metrics registry\"");
-		goto out;
-	}
-	telemetry_init(&in.m, in.metrics, in.host);
-	/* Ingestion matters more than its dashboard: a busy port is loud
-	 * but not fatal. */
-	if (cfg->metrics_listen != NULL &&
-	    strcmp(cfg->metrics_listen, "off") != 0 &&
-	    (in.ops = atc_ops_http_start(cfg->metrics_listen, in.metrics,
-	    cfg->metrics_token, consumer_ready, &in, err,
-	    sizeof(err))) == NULL)
-		atc_log_err("metrics_unavailable", "cause=\"%s\"", err);
 	if (strcmp(cfg->verify_signatures, "off") != 0) {
 		struct atc_didres_opts	o;
 
@@ -503,7 +475,6 @@ ingest_run(const struct consumer_config *cfg)
 	    in.saved_seq);
 	ret = 0;
 out:
-	atc_ops_http_free(in.ops);
 	ws_free(in.ws);
 	atc_mq_free(in.mq);
 	atc_mq_free(in.mq_depth);
@@ -518,6 +489,5 @@ out:
 	atc_config_list_free(in.collections);
 	verify_free(in.verify);
 	atc_didres_free(in.didres);
-	atc_metrics_free(in.metrics);
 	return ret;
 }

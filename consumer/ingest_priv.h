@@ -16,7 +16,6 @@ struct atc_didres;
 struct verify;
 struct atc_mq;
 struct atc_metrics;
-struct atc_ops_http;
 struct atc_zst;
 struct consumer_config;
 struct leader;
@@ -63,9 +62,9 @@ struct ingest {
 	int				 pause_warned;
 	int				 draining;
 	uint64_t			 drain_deadline_ms;
-	struct consumer_metrics		 m;		/* series in metrics */
-	struct atc_metrics		*metrics;	/* owned registry */
-	struct atc_ops_http		*ops;		/* /metrics, /health */
+	const char			*url;		/* this source (borrowed) */
+	struct consumer_metrics		*m;		/* this host's series (borrowed) */
+	struct atc_metrics		*metrics;	/* registry (borrowed) */
 	struct atc_didres		*didres;	/* keys, or NULL */
 	struct verify			*verify;	/* NULL: VERIFY_SIGNATURES=off */
 };

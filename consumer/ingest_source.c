@@ -41,20 +41,20 @@ ingest_source_open(struct ingest *in)
 
 		if (c > JETSTREAM_REWIND_US)
 			c -= JETSTREAM_REWIND_US;
-		jetstream_build_url(&url, in->cfg->source_url,
+		jetstream_build_url(&url, in->url,
 		    (const char *const *)in->collections, c);
-		if (in->zst != NULL && strstr(in->cfg->source_url,
+		if (in->zst != NULL && strstr(in->url,
 		    "compress=") == NULL)
 			atc_buf_puts(&url, "&compress=true");
 	} else {
-		atc_buf_puts(&url, in->cfg->source_url);
+		atc_buf_puts(&url, in->url);
 		if (in->tracker.safe_seq >= 0)
 			atc_buf_appendf(&url, "%scursor=%" PRId64,
-			    strchr(in->cfg->source_url, '?') ? "&" : "?",
+			    strchr(in->url, '?') ? "&" : "?",
 			    in->tracker.safe_seq);
 	}
 	if (in->connections > 0 || in->attempts > 0)
-		atc_metric_inc(in->m.reconnect_attempts);
+		atc_metric_inc(in->m->reconnect_attempts);
 	atc_log_info("source_connecting", "host=%s cursor=%" PRId64
 	    " attempt=%u", in->host, in->tracker.safe_seq, in->attempts + 1);
 	if (ws_open(in->ws, atc_buf_cstr(&url), err, sizeof(err)) == -1) {
@@ -72,7 +72,7 @@ log_record_dropped(struct ingest *in, const struct atc_frame_op *op,
 {
 	char	q[300];
 
-	atc_metric_inc(in->m.records_dropped);
+	atc_metric_inc(in->m->records_dropped);
 	atc_log_warn("record_dropped", "uri=at://%s/%s/%s seq=%" PRId64
 	    " cause=%s", in->frame.did ? in->frame.did : "?", op->collection,
 	    op->rkey, in->frame.seq, atc_log_quote(q, sizeof(q), cause));
@@ -111,19 +111,18 @@ publish_commit(struct ingest *in, uint64_t time_us)
 		t0 = atc_wall_us();
 		if (atc_mq_publish(in->mq, ATC_MQ_EXCHANGE, rk, in->body.data,
 		    in->body.len, mid, NULL, 0, &tag, err, sizeof(err)) == -1) {
-			atc_metric_inc(in->m.publish_errors);
+			atc_metric_inc(in->m->publish_errors);
 			ingest_mq_lost(in, err);
 			return -1;
 		}
-		atc_histogram_observe(in->m.publish,
+		atc_histogram_observe(in->m->publish,
 		    (double)(atc_wall_us() - t0) / 1e6);
 		in->last_tag = tag;
-		atc_metric_inc(telemetry_event(&in->m,
+		atc_metric_inc(telemetry_event(in->m,
 		    route_kind(op->collection),
 		    atc_op_action_name(op->action)));
-		atc_log_debug("record_published", "uri=at://%s/%s/%s seq=%"
-		    PRId64 " rk=%s", in->frame.did, op->collection, op->rkey,
-		    in->frame.seq, rk);
+		atc_log_debug("record_published", "request_id=%s seq=%" PRId64
+		    " rk=%s", mid, in->frame.seq, rk);
 	}
 	return 0;
 }
@@ -148,7 +147,7 @@ jetstream_message(struct ingest *in, const uint8_t *data, size_t len,
 		atc_buf_reset(&in->inflated);
 		if (atc_zst_message(in->zst, &in->inflated, data, len,
 		    (size_t)in->cfg->max_frame_len, err, sizeof(err)) == -1) {
-			atc_metric_inc(in->m.frames_dropped);
+			atc_metric_inc(in->m->frames_dropped);
 			atc_log_warn("frame_dropped", "host=%s len=%zu cause=%s",
 			    in->host, len, atc_log_quote(q, sizeof(q), err));
 			return 0;
@@ -161,19 +160,21 @@ jetstream_message(struct ingest *in, const uint8_t *data, size_t len,
 	    (const char *const *)in->collections, in->host, &in->body, &ev,
 	    err, sizeof(err));
 	if (r == JETSTREAM_INVALID) {
-		atc_metric_inc(in->m.records_dropped);
+		atc_metric_inc(in->m->records_dropped);
 		atc_log_warn("record_dropped", "uri=%s cause=%s",
 		    ev.uri[0] ? ev.uri : "?", atc_log_quote(q, sizeof(q), err));
 	} else if (r == JETSTREAM_PUBLISH) {
 		if (atc_mq_publish(in->mq, ATC_MQ_EXCHANGE, ev.routing_key,
 		    in->body.data, in->body.len, ev.message_id, NULL, 0, &tag,
 		    err, sizeof(err)) == -1) {
-			atc_metric_inc(in->m.publish_errors);
+			atc_metric_inc(in->m->publish_errors);
 			ingest_mq_lost(in, err);
 			return -1;
 		}
 		in->last_tag = tag;
-		atc_metric_inc(telemetry_event_rk(&in->m, ev.routing_key));
+		atc_metric_inc(telemetry_event_rk(in->m, ev.routing_key));
+		atc_log_debug("record_published", "request_id=%s rk=%s",
+		    ev.message_id, ev.routing_key);
 	}
 	if (ev.time_us >= 0) {
 		tracker_frame_done(&in->tracker, ev.time_us, in->last_tag);
@@ -194,7 +195,7 @@ ingest_message(void *arg, const uint8_t *data, size_t len, int binary)
 	if (in->jetstream) {
 		if (in->mq == NULL)
 			return -1;
-		atc_metric_inc(in->m.frames);
+		atc_metric_inc(in->m->frames);
 		in->attempts = 0;
 		if (jetstream_message(in, data, len, binary) == -1)
 			return -1;
@@ -208,11 +209,11 @@ ingest_message(void *arg, const uint8_t *data, size_t len, int binary)
 	}
 	if (in->mq == NULL)
 		return -1;
-	atc_metric_inc(in->m.frames);
+	atc_metric_inc(in->m->frames);
 	in->attempts = 0;
 	if (atc_frame_decode(&in->frame, data, len, &in->opts, err,
 	    sizeof(err)) == -1) {
-		atc_metric_inc(in->m.frames_dropped);
+		atc_metric_inc(in->m->frames_dropped);
 		atc_log_warn("frame_dropped", "host=%s len=%zu cause=%s",
 		    in->host, len, atc_log_quote(q, sizeof(q), err));
 		return 0;
@@ -232,6 +233,21 @@ ingest_message(void *arg, const uint8_t *data, size_t len, int binary)
 		    atc_log_quote(q2, sizeof(q2), in->frame.message));
 		in->next_connect_ms = atc_mono_ms() +
 		    ingest_backoff_ms(in->attempts++, in->cfg->reconnect_max_ms);
+		/*
+		 * Our cursor is ahead of the source (it was reset, or this is
+		 * another server behind the same name). Retrying the same
+		 * cursor would loop forever; relays in this case go live, so
+		 * do the same and say so loudly.
+		 */
+		if (in->frame.name != NULL &&
+		    strcmp(in->frame.name, "FutureCursor") == 0) {
+			atc_log_err("cursor_reset", "host=%s stored=%" PRId64
+			    " cause=\"source is behind the stored cursor: "
+			    "continuing from its live tip\"", in->host,
+			    in->tracker.safe_seq);
+			tracker_reset(&in->tracker);
+			in->tracker.safe_seq = -1;
+		}
 		return -1;
 	case ATC_FRAME_INFO:
 		atc_log_warn("source_info", "host=%s name=%s message=%s",
@@ -256,7 +272,7 @@ ingest_oversized(void *arg, size_t len)
 {
 	struct ingest	*in = arg;
 
-	atc_metric_inc(in->m.frames_dropped);
+	atc_metric_inc(in->m->frames_dropped);
 	atc_log_warn("frame_dropped", "host=%s len=%zu cause=\"frame larger "
 	    "than %lld bytes\"", in->host, len, in->cfg->max_frame_len);
 }
@@ -266,9 +282,9 @@ ingest_connected(void *arg)
 {
 	struct ingest	*in = arg;
 
-	atc_metric_set(in->m.firehose_connected, 1);
+	atc_metric_set(in->m->firehose_connected, 1);
 	if (in->connections++ > 0)
-		atc_metric_inc(in->m.reconnect_successes);
+		atc_metric_inc(in->m->reconnect_successes);
 	atc_log_info("source_connected", "host=%s cursor=%" PRId64, in->host,
 	    in->tracker.safe_seq);
 }
@@ -280,8 +296,8 @@ ingest_disconnected(void *arg, const char *reason, int retry_after_s)
 	uint64_t	 delay;
 	char		 q[300];
 
-	atc_metric_inc(in->m.connection_errors);
-	atc_metric_set(in->m.firehose_connected, 0);
+	atc_metric_inc(in->m->connection_errors);
+	atc_metric_set(in->m->firehose_connected, 0);
 	delay = ingest_backoff_ms(in->attempts++, in->cfg->reconnect_max_ms);
 	if (retry_after_s > 0 && (uint64_t)retry_after_s * 1000 > delay)
 		delay = (uint64_t)retry_after_s * 1000;

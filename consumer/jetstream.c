@@ -74,7 +74,10 @@ jetstream_translate(const char *data, size_t len,
 		    "the %u limit", len, MAX_EVENT_LEN);
 		goto out;
 	}
-	root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* U+0000 is valid in atproto text values; keys with it are refused
+	 * by jansson and the event is dropped as invalid. */
+	root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+	    &jerr);
 	if (root == NULL || !json_is_object(root)) {
 		atc_seterr(err, errlen, "jetstream: not a JSON object: %s",
 		    root == NULL ? jerr.text : "wrong type");

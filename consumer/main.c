@@ -11,6 +11,7 @@
 #include "cmd_capture.h"
 #include "cmd_decode.h"
 #include "ingest.h"
+#include "live.h"
 #include "log.h"
 #include "settings.h"
 
@@ -74,5 +75,5 @@ main(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
-	return ingest_run(&cfg) == 0 ? 0 : 1;
+	return live_run(&cfg) == 0 ? 0 : 1;
 }

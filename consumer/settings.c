@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "live.h"
 #include "log.h"
 #include "settings.h"
 
@@ -56,6 +57,37 @@ check_listen(const char *v, char *err, size_t errlen)
 }
 
 static int
+check_hosts(const char *v, char *err, size_t errlen)
+{
+	char	**list, url[2048];
+	size_t	  i, n;
+	int	  rc = 0;
+
+	list = atc_config_list(v, &n);
+	for (i = 0; i < n && rc == 0; i++) {
+		if (live_source_url(list[i], url, sizeof(url)) == -1) {
+			(void)snprintf(err, errlen, "bad entry %.100s", list[i]);
+			rc = -1;
+		}
+	}
+	if (rc == 0 && n == 0) {
+		(void)snprintf(err, errlen, "no host listed");
+		rc = -1;
+	}
+	atc_config_list_free(list);
+	return rc;
+}
+
+static int
+check_mode(const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "firehose") == 0 || strcmp(v, "jetstream") == 0)
+		return 0;
+	(void)snprintf(err, errlen, "must be firehose or jetstream");
+	return -1;
+}
+
+static int
 check_level(const char *v, char *err, size_t errlen)
 {
 	enum atc_log_level	l;
@@ -93,6 +125,12 @@ static const struct atc_config_item items[] = {
 	{ "SOURCE_URL", "wss://bsky.network/xrpc/com.atproto.sync.subscribeRepos",
 	    ATC_CONFIG_STR, F(source_url), 0, 0, true, false, check_ws_url,
 	    "firehose (subscribeRepos) or Jetstream (/subscribe) URL" },
+	{ "RELAY_HOSTS", NULL, ATC_CONFIG_STR, F(relay_hosts), 0, 0, false,
+	    false, check_hosts,
+	    "several sources at once (URLs or hosts), one cursor each; "
+	    "overrides SOURCE_URL" },
+	{ "INGESTER_MODE", "firehose", ATC_CONFIG_STR, F(mode), 0, 0, false,
+	    false, check_mode, "firehose|jetstream (live sources)" },
 	{ "SOURCE_CURSOR", "", ATC_CONFIG_STR, F(source_cursor), 0, 0, false,
 	    false, check_cursor,
 	    "start seq when no cursor is stored: empty = live, 0 = replay window" },

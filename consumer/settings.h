@@ -8,6 +8,8 @@
  * settings_load() and read-only afterwards. Strings live for the process. */
 struct consumer_config {
 	char		*source_url;		/* ws(s)://host/xrpc/com.atproto.sync.subscribeRepos */
+	char		*relay_hosts;		/* comma-separated sources, or NULL */
+	char		*mode;			/* INGESTER_MODE */
 	char		*source_cursor;		/* "" live tip, "0" whole window, or a seq */
 	char		*rabbitmq_url;
 	char		*database_url;

@@ -21,20 +21,24 @@ telemetry_init(struct consumer_metrics *m, struct atc_metrics *r,
 	size_t		 nlb = atc_metrics_nlatency_buckets;
 	static const double lag_buckets[] = { 0.05, 0.1, 0.25, 0.5, 1, 2, 5,
 	    10, 30, 60, 300 };
-	char		 labels[160];
+	char		 labels[160], h[128];
 	size_t		 k, o;
 
 	memset(m, 0, sizeof(*m));
+	/* Every series carries the source host: one process may follow
+	 * several (RELAY_HOSTS). */
+	(void)snprintf(h, sizeof(h), "host=\"%s\"", host);
 	m->firehose_connected = atc_metrics_gauge(r,
 	    "bsky_firehose_firehose_connected",
-	    "1 while the source WebSocket is connected.", NULL);
+	    "1 while the source WebSocket is connected.", h);
 	m->queue_connected = atc_metrics_gauge(r,
 	    "bsky_firehose_queue_connected",
-	    "1 while the RabbitMQ publishing connection is up.", NULL);
+	    "1 while the RabbitMQ publishing connection is up.", h);
 	for (k = 0; k < 3; k++) {
 		for (o = 0; o < 3; o++) {
 			(void)snprintf(labels, sizeof(labels),
-			    "type=\"%s\",operation=\"%s\"", kinds[k], ops[o]);
+			    "%s,type=\"%s\",operation=\"%s\"", h, kinds[k],
+			    ops[o]);
 			m->events[k][o] = atc_metrics_counter(r,
 			    "bsky_firehose_events_total",
 			    "Records published to RabbitMQ.", labels);
@@ -42,62 +46,59 @@ telemetry_init(struct consumer_metrics *m, struct atc_metrics *r,
 	}
 	m->processing = atc_metrics_histogram(r,
 	    "bsky_firehose_event_processing_duration_seconds",
-	    "Time to decode, verify and publish one source frame.", NULL,
+	    "Time to decode, verify and publish one source frame.", h,
 	    lb, nlb);
 	m->publish = atc_metrics_histogram(r,
 	    "bsky_firehose_queue_publish_duration_seconds",
-	    "Time of one publish call.", NULL, lb, nlb);
+	    "Time of one publish call.", h, lb, nlb);
 	m->connection_errors = atc_metrics_counter(r,
 	    "bsky_firehose_connection_errors_total",
-	    "Source connections that failed or dropped.", NULL);
+	    "Source connections that failed or dropped.", h);
 	m->publish_errors = atc_metrics_counter(r,
 	    "bsky_firehose_queue_publish_errors_total",
-	    "Publishes that failed (connection lost or nacked).", NULL);
+	    "Publishes that failed (connection lost or nacked).", h);
 	m->frames = atc_metrics_counter(r, "atcal_consumer_frames_total",
-	    "Frames (or Jetstream events) received from the source.", NULL);
+	    "Frames (or Jetstream events) received from the source.", h);
 	m->frames_dropped = atc_metrics_counter(r,
 	    "atcal_consumer_frames_dropped_total",
-	    "Frames dropped as malformed or oversized (each logged).", NULL);
+	    "Frames dropped as malformed or oversized (each logged).", h);
 	m->records_dropped = atc_metrics_counter(r,
 	    "atcal_consumer_records_dropped_total",
-	    "Records dropped as invalid (each logged with uri and cause).",
-	    NULL);
+	    "Records dropped as invalid (each logged with uri and cause).", h);
 	m->lag = atc_metrics_gauge(r, "atcal_consumer_lag_seconds",
-	    "Receive time minus the source's event time of the last frame.",
-	    NULL);
+	    "Receive time minus the source's event time of the last frame.", h);
 	m->ingest_latency = atc_metrics_histogram(r,
 	    "atcal_consumer_ingest_latency_seconds",
-	    "Source event time to publish, per frame.", NULL, lag_buckets,
+	    "Source event time to publish, per frame.", h, lag_buckets,
 	    sizeof(lag_buckets) / sizeof(lag_buckets[0]));
 	m->pauses = atc_metrics_counter(r,
 	    "atcal_consumer_backpressure_pauses_total",
-	    "Times reading paused for backpressure.", NULL);
+	    "Times reading paused for backpressure.", h);
 	m->resumes = atc_metrics_counter(r,
 	    "atcal_consumer_backpressure_resumes_total",
-	    "Times reading resumed after backpressure.", NULL);
+	    "Times reading resumed after backpressure.", h);
 	m->paused = atc_metrics_gauge(r, "atcal_consumer_backpressure_paused",
-	    "1 while reading is paused for backpressure.", NULL);
+	    "1 while reading is paused for backpressure.", h);
 	m->paused_seconds = atc_metrics_counter(r,
 	    "atcal_consumer_backpressure_paused_seconds_total",
-	    "Time spent paused for backpressure.", NULL);
+	    "Time spent paused for backpressure.", h);
 	m->reconnect_attempts = atc_metrics_counter(r,
 	    "atcal_consumer_reconnect_attempts_total",
-	    "Source connection attempts after the first.", NULL);
+	    "Source connection attempts after the first.", h);
 	m->reconnect_successes = atc_metrics_counter(r,
 	    "atcal_consumer_reconnect_successes_total",
-	    "Source connections established after the first.", NULL);
-	(void)snprintf(labels, sizeof(labels), "host=\"%s\"", host);
+	    "Source connections established after the first.", h);
 	m->cursor = atc_metrics_gauge(r, "atcal_consumer_cursor",
-	    "Last stored (confirmed) source position per host.", labels);
+	    "Last stored (confirmed) source position per host.", h);
 	m->unconfirmed = atc_metrics_gauge(r,
 	    "atcal_consumer_unconfirmed_messages",
-	    "Messages published but not yet confirmed by the broker.", NULL);
+	    "Messages published but not yet confirmed by the broker.", h);
 	m->queue_depth = atc_metrics_gauge(r, "atcal_consumer_queue_depth",
-	    "Messages ready in the main queue (-1 unknown).", NULL);
+	    "Messages ready in the main queue (-1 unknown).", h);
 	m->leader = atc_metrics_gauge(r, "atcal_consumer_leader",
-	    "1 on the replica that holds the source lock.", NULL);
+	    "1 on the replica that holds the source lock.", h);
 	m->database_up = atc_metrics_gauge(r, "atcal_consumer_database_up",
-	    "1 while the database answered the last check.", NULL);
+	    "1 while the database answered the last check.", h);
 }
 
 struct atc_metric *
