@@ -40,6 +40,7 @@ main(int argc, char **argv)
 	struct consumer_config	cfg;
 	struct sigaction	sa;
 	enum atc_log_level	level = ATC_LOG_INFO;
+	int			rc;
 
 	if (argc > 1 && strcmp(argv[1], "decode") == 0)
 		return cmd_decode_main(argc - 1, argv + 1);
@@ -61,6 +62,7 @@ main(int argc, char **argv)
 		return 1;
 	if (argc > 1) {
 		printf("configuration OK\n");
+		settings_free(&cfg);
 		return 0;
 	}
 	(void)atc_log_level_parse(cfg.log_level, &level);
@@ -75,5 +77,7 @@ main(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
-	return live_run(&cfg) == 0 ? 0 : 1;
+	rc = live_run(&cfg) == 0 ? 0 : 1;
+	settings_free(&cfg);
+	return rc;
 }

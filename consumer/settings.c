@@ -218,6 +218,12 @@ settings_load(struct consumer_config *out)
 }
 
 void
+settings_free(struct consumer_config *cfg)
+{
+	atc_config_free(cfg, items, sizeof(items) / sizeof(items[0]));
+}
+
+void
 settings_log(const struct consumer_config *cfg)
 {
 	atc_config_log(cfg, items, sizeof(items) / sizeof(items[0]));

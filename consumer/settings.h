@@ -36,6 +36,8 @@ struct consumer_config {
 /* Loads the configuration; on any problem prints every one to stderr and
  * returns -1. */
 int	settings_load(struct consumer_config *out);
+/* Frees the strings of a loaded configuration. */
+void	settings_free(struct consumer_config *);
 /* Logs the effective configuration (secrets redacted). */
 void	settings_log(const struct consumer_config *);
 /* Prints the settings table. */

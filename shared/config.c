@@ -142,6 +142,21 @@ atc_config_load(void *cfg, const struct atc_config_item *items, size_t n,
 }
 
 void
+atc_config_free(void *cfg, const struct atc_config_item *items, size_t n)
+{
+	char	**field;
+	size_t	  i;
+
+	for (i = 0; i < n; i++) {
+		if (items[i].type != ATC_CONFIG_STR)
+			continue;
+		field = (char **)(void *)((char *)cfg + items[i].offset);
+		free(*field);
+		*field = NULL;
+	}
+}
+
+void
 atc_config_log(const void *cfg, const struct atc_config_item *items, size_t n)
 {
 	struct atc_buf	 b;

@@ -38,6 +38,8 @@ struct atc_config_item {
  * line; returns the number of problems (0 = OK). */
 int	atc_config_load(void *cfg, const struct atc_config_item *, size_t n,
 	    struct atc_buf *errs);
+/* Frees the strings atc_config_load() stored in cfg and sets them NULL. */
+void	atc_config_free(void *cfg, const struct atc_config_item *, size_t n);
 /* Logs the effective configuration, one line, secrets redacted. */
 void	atc_config_log(const void *cfg, const struct atc_config_item *,
 	    size_t n);
