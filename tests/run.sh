@@ -10,7 +10,7 @@
 # out or prints no count is one failure.
 #
 # Usage: tests/run.sh [FILE...]   (default: everything)
-# Env: UNIT_TIMEOUT (s, default 300), SCRIPT_TIMEOUT (s, default 600),
+# Env: UNIT_TIMEOUT (s, default 300), SCRIPT_TIMEOUT (s, default 420),
 #      VERBOSE=1 shows every output, not only failures.
 
 set -u
@@ -19,7 +19,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
 
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
-SCRIPT_TIMEOUT=${SCRIPT_TIMEOUT:-600}
+SCRIPT_TIMEOUT=${SCRIPT_TIMEOUT:-420}
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/atcal-run.XXXXXX")
 trap 'rm -rf "$LOGDIR"' EXIT
 

@@ -212,11 +212,16 @@ one_run() {
 
 # Four runs at a time: concurrent batches of different tenants meet in
 # the same tables, as they do in production.
+PIDS=()
 for run in $(seq 1 "$RUNS"); do
 	one_run "$run" &
-	[ $((run % 4)) -ne 0 ] || wait
+	PIDS+=($!)
+	if [ "${#PIDS[@]}" -eq 4 ]; then
+		wait "${PIDS[@]}"
+		PIDS=()
+	fi
 done
-wait
+[ "${#PIDS[@]}" -eq 0 ] || wait "${PIDS[@]}"
 DIFFER=0
 for run in $(seq 2 "$RUNS"); do
 	if ! cmp -s "$T_DIR/run1/state" "$T_DIR/run$run/state"; then

@@ -58,9 +58,10 @@ async function main() {
   if (!infoFile) die('PDS_INFO_FILE is required')
   const plcPort = envPort('PLC_PORT') ?? (await freePort())
   const pdsPort = envPort('PDS_PORT') ?? (await freePort())
-  const dataDir =
-    process.env.PDS_DATA_DIR ||
-    fs.mkdtempSync(path.join(os.tmpdir(), 'atcal-pds-'))
+  const ownDir = !process.env.PDS_DATA_DIR
+  const dataDir = ownDir
+    ? fs.mkdtempSync(path.join(os.tmpdir(), 'atcal-pds-'))
+    : process.env.PDS_DATA_DIR
   fs.mkdirSync(dataDir, { recursive: true })
   const adminPassword =
     process.env.PDS_ADMIN_PASSWORD || crypto.randomBytes(12).toString('hex')
@@ -125,6 +126,7 @@ async function main() {
     } catch (err) {
       console.error(`pds.mjs: stop: ${err}`)
     }
+    if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true })
     process.exit(0)
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
