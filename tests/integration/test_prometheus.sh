@@ -25,7 +25,11 @@ t_init prometheus
 
 { command -v prometheus && command -v promtool; } >/dev/null 2>&1 ||
 	t_skip "prometheus/promtool not installed (Debian package prometheus)"
-python3 -c 'import yaml' 2>/dev/null ||
+# Debian's python3-yaml belongs to /usr/bin/python3, which may not be the
+# python3 first on PATH.
+PY=python3
+/usr/bin/python3 -c 'import yaml' 2>/dev/null && PY=/usr/bin/python3
+$PY -c 'import yaml' 2>/dev/null ||
 	t_skip "python3 yaml module missing (Debian package python3-yaml)"
 
 PQ=tests/prometheus/promql.py
@@ -35,11 +39,11 @@ RABBIT_METRICS=${T_RABBIT_METRICS:-127.0.0.1:15693}
 t_check "promtool check rules grafana/alerts.yml" \
     promtool check rules grafana/alerts.yml
 t_check "k8s PrometheusRule has exactly the groups of grafana/alerts.yml" \
-    python3 "$PQ" check-sync grafana/alerts.yml k8s/base/prometheusrule.yaml
+    $PY "$PQ" check-sync grafana/alerts.yml k8s/base/prometheusrule.yaml
 t_check "dashboards and provisioning are well formed" \
-    python3 "$PQ" lint grafana
+    $PY "$PQ" lint grafana
 listed() {
-	python3 "$PQ" exprs grafana 10s >"$T_DIR/exprs.jsonl"
+	$PY "$PQ" exprs grafana 10s >"$T_DIR/exprs.jsonl"
 }
 t_check "every expression listed (alerts in \"(SIGNAL) OP NUMBER\" form)" \
     listed
@@ -185,7 +189,7 @@ mkdir -p "$T_DIR/bad/dashboards"
 cp grafana/dashboards/*.json "$T_DIR/bad/dashboards/"
 sed 's/events_processed_total\[5m\])) \* 0/events_processed_totl[5m])) * 0/' \
     grafana/alerts.yml >"$T_DIR/bad/alerts.yml"
-python3 "$PQ" exprs "$T_DIR/bad" 10s >"$T_DIR/bad.jsonl"
+$PY "$PQ" exprs "$T_DIR/bad" 10s >"$T_DIR/bad.jsonl"
 t_check "the misspelling is in place" grep -q processed_totl "$T_DIR/bad.jsonl"
 t_check "checker finds a misspelt metric hidden in an \"or ... * 0\" branch" \
     fails check_file alerts.yml "$T_DIR/bad.jsonl"
