@@ -46,7 +46,8 @@ SHARED_SRC = \
 	shared/mst.c shared/didres.c shared/didres_doc.c \
 	shared/util.c shared/log.c shared/buf.c shared/config.c \
 	shared/db.c shared/migrate.c \
-	shared/mq.c shared/mq_publish.c shared/metrics.c shared/ops_http.c shared/mq_consume.c
+	shared/mq.c shared/mq_publish.c shared/metrics.c shared/ops_http.c shared/mq_consume.c \
+	shared/xrpc.c
 
 # --- consumer/: network -> RabbitMQ ---------------------------------------
 # CONSUMER_MAIN holds main(); everything else is also linked into the
@@ -58,6 +59,8 @@ CONSUMER_SRC = \
 	consumer/ingest.c consumer/ingest_source.c consumer/jetstream.c \
 	consumer/leader.c consumer/route.c consumer/telemetry.c consumer/live.c \
 	consumer/cmd_capture.c consumer/verify.c \
+	consumer/backfill.c consumer/backfill_repo.c consumer/backfill_store.c \
+	consumer/backfill_parse.c consumer/labels.c consumer/labels_frame.c \
 
 # --- processor/: RabbitMQ -> integration API -------------------------------
 PROCESSOR_MAIN = processor/main.c
@@ -65,7 +68,7 @@ PROCESSOR_SRC = \
 	processor/telemetry.c \
 	processor/map.c processor/outcome.c processor/api_client.c \
 	processor/settings.c processor/fate.c processor/pipeline.c \
-	processor/dlq.c
+	processor/dlq.c processor/batch.c processor/job.c processor/settle.c
 
 # --- api/: Kore HTTP -> Postgres --------------------------------------------
 # API_PURE_SRC: no Kore calls (validation, mapping); unit-tested alone.
@@ -96,7 +99,10 @@ UNIT_TESTS = \
 	tests/shared/test_crypto_sig.c tests/shared/test_datamodel_json.c \
 	tests/shared/test_mst.c tests/shared/test_didres.c \
 	tests/consumer/test_verify.c \
+	tests/consumer/test_labels_frame.c tests/consumer/test_backfill_parse.c \
+	tests/shared/test_xrpc.c \
 	tests/processor/test_map.c tests/processor/test_outcome.c \
+	tests/processor/test_batch.c \
 
 SHARED_OBJ	= $(SHARED_SRC:%.c=$(BUILD)/obj/%.o)
 CONSUMER_OBJ	= $(CONSUMER_SRC:%.c=$(BUILD)/obj/%.o)

@@ -77,6 +77,7 @@ DECLARE
 	d	text := o ->> 'did';
 	rk	text := o ->> 'rkey';
 	rkid	bigint;
+	urls	text[];
 BEGIN
 	SELECT id INTO eid FROM events WHERE tenant_id = t
 	    AND source_type = o ->> 'sourceType'
@@ -89,22 +90,27 @@ BEGIN
 		RETURN;
 	END IF;
 	IF rk IS NOT NULL THEN
+		-- The IS NOT NULL terms let generic plans use the partial
+		-- indexes of 0005.
 		SELECT id INTO rkid FROM events WHERE tenant_id = t
-		    AND author_did = d AND rkey = rk;
+		    AND author_did = d AND rkey = rk
+		    AND author_did IS NOT NULL AND rkey IS NOT NULL;
 	END IF;
-	IF rkid IS NULL AND with_fallbacks THEN
+	IF rkid IS NULL AND with_fallbacks
+	    AND jsonb_array_length(coalesce(o -> 'urls', '[]')) > 0 THEN
+		urls := ARRAY(SELECT jsonb_array_elements_text(o -> 'urls'));
 		SELECT id INTO eid FROM events WHERE tenant_id = t
 		    AND author_did = d AND rkey IS NULL AND deleted_at IS NULL
-		    AND source_url IN (SELECT jsonb_array_elements_text(
-		    o -> 'urls')) ORDER BY id LIMIT 1;
+		    AND source_url IS NOT NULL AND source_url = ANY (urls)
+		    ORDER BY id LIMIT 1;
 		IF eid IS NOT NULL THEN
 			method := 'source_url';
 			RETURN;
 		END IF;
 		SELECT id INTO eid FROM events WHERE tenant_id = t
-		    AND author_did = d AND rkey IS NULL AND deleted_at IS NULL
-		    AND slug IN (SELECT jsonb_array_elements_text(
-		    o -> 'slugs')) ORDER BY id LIMIT 1;
+		    AND slug = ANY (ARRAY(SELECT jsonb_array_elements_text(
+		    o -> 'slugs'))) AND author_did = d AND rkey IS NULL
+		    AND deleted_at IS NULL ORDER BY id LIMIT 1;
 		IF eid IS NOT NULL THEN
 			method := 'slug';
 			RETURN;
@@ -118,7 +124,8 @@ BEGIN
 	IF with_fallbacks AND o ->> 'cid' IS NOT NULL THEN
 		SELECT id INTO eid FROM events WHERE tenant_id = t
 		    AND author_did = d AND rkey IS NULL AND deleted_at IS NULL
-		    AND cid = o ->> 'cid' ORDER BY id LIMIT 1;
+		    AND cid IS NOT NULL AND cid = o ->> 'cid'
+		    ORDER BY id LIMIT 1;
 		IF eid IS NOT NULL THEN
 			method := 'cid';
 		END IF;
@@ -270,7 +277,8 @@ BEGIN
 	IF ev.id IS NULL AND o ->> 'eventDid' IS NOT NULL THEN
 		SELECT id, deleted_at IS NOT NULL AS gone INTO ev FROM events
 		    WHERE tenant_id = t AND author_did = o ->> 'eventDid'
-		    AND rkey = o ->> 'eventRkey';
+		    AND rkey = o ->> 'eventRkey' AND author_did IS NOT NULL
+		    AND rkey IS NOT NULL;
 	END IF;
 	IF ev.id IS NULL THEN
 		RETURN jsonb_build_object('status', 424, 'applied', false);
