@@ -16,7 +16,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PKGS="build-essential pkg-config kore libwebsockets-dev librabbitmq-dev
 rabbitmq-server amqp-tools libjansson-dev libcurl4-openssl-dev libzstd-dev
 zstd libcmocka-dev libsecp256k1-dev libssl-dev postgresql postgresql-client
-libpq-dev jq curl clang libclang-rt-14-dev"
+libpq-dev jq yq xxd curl clang libclang-rt-14-dev"
 
 # Only the tests need these: socat (database outage proxy), valgrind,
 # prometheus + promtool and python3-yaml (dashboard and alert checks).
