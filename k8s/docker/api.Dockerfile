@@ -13,7 +13,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
 	build-essential pkg-config libssl-dev libzstd-dev librabbitmq-dev \
-	libpq-dev libsecp256k1-dev libjansson-dev kore \
+	libpq-dev libsecp256k1-dev libjansson-dev libcurl4-openssl-dev kore yq xxd \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./

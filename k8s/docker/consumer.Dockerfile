@@ -13,7 +13,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
 	build-essential pkg-config libssl-dev libzstd-dev librabbitmq-dev \
-	libpq-dev libsecp256k1-dev libjansson-dev libwebsockets-dev \
+	libpq-dev libsecp256k1-dev libjansson-dev libcurl4-openssl-dev libwebsockets-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -25,7 +25,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
 	ca-certificates libssl3 libzstd1 librabbitmq4 libpq5 libsecp256k1-1 \
-	libjansson4 libwebsockets17 \
+	libjansson4 libwebsockets17 libcurl4 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 atcal \
  && useradd --system --uid 10001 --gid 10001 --no-create-home \

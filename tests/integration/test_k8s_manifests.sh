@@ -180,7 +180,10 @@ image_builds() {
 	rt=$(awk '/^FROM / {n++} n == 2' "$f")
 	for lib in $(readelf -d "$ctx/build/bin/$svc" |
 	    sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-		pkg=$(dpkg -S "*/$lib" 2>/dev/null | head -n 1 | cut -d: -f1)
+		# Native architecture only (libc6-i386 also ships libm.so.6).
+		pkg=$(dpkg -S "*/$lib" 2>/dev/null |
+		    grep -v -e '^lib[a-z0-9]*-i386' -e '^lib[a-z0-9]*-x32' |
+		    head -n 1 | cut -d: -f1)
 		[ -n "$pkg" ] || { echo "$lib: no package owns it"; return 1; }
 		[ "$pkg" = libc6 ] && continue
 		printf '%s\n' "$rt" | grep -Eq "(^|[[:space:]])$pkg([[:space:]]|$)" ||
