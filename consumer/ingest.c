@@ -426,7 +426,19 @@ ingest_run(const struct consumer_config *cfg, const char *url,
 	srandom((unsigned)atc_wall_us());
 	atc_frame_init(&in.frame);
 	atc_buf_init(&in.body, 4096);
-	in.collections = atc_config_list(cfg->collections, NULL);
+	{
+		struct atc_buf	colls;
+
+		/* Profiles follow identity: app.bsky.actor.profile joins the
+		 * collections when FORWARD_IDENTITY is on. */
+		atc_buf_init(&colls, 256);
+		atc_buf_puts(&colls, cfg->collections);
+		if (cfg->forward_identity &&
+		    strstr(cfg->collections, "app.bsky.actor.profile") == NULL)
+			atc_buf_puts(&colls, ",app.bsky.actor.profile");
+		in.collections = atc_config_list(atc_buf_cstr(&colls), NULL);
+		atc_buf_cleanup(&colls);
+	}
 	in.opts.verify = cfg->verify_blocks;
 	in.opts.collections = (const char *const *)in.collections;
 	if (ingest_source_host(url, in.host, sizeof(in.host)) == -1) {

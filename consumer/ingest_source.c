@@ -127,6 +127,65 @@ publish_commit(struct ingest *in, uint64_t time_us)
 	return 0;
 }
 
+/* Appends ,"seq":N,"source":"host" inside the object that ends body. */
+static void
+append_seq_source(struct ingest *in, int64_t seq)
+{
+	if (in->body.len == 0 || in->body.data[in->body.len - 1] != '}')
+		return;
+	atc_buf_truncate(&in->body, in->body.len - 1);
+	atc_buf_appendf(&in->body, ",\"seq\":%" PRId64 ",\"source\":\"%s\"}",
+	    seq, in->host);
+}
+
+/* Forwards an #identity or #account frame (FORWARD_IDENTITY): identity
+ * and account state of the DIDs the API knows follow from these. -1:
+ * broker lost. */
+static int
+publish_identity(struct ingest *in, uint64_t time_us)
+{
+	const struct atc_frame	*f = &in->frame;
+	char			 err[ATC_ERRLEN], rk[64], mid[300], q[300];
+	const char		*status;
+	uint64_t		 tag;
+	int			 rc;
+
+	atc_buf_reset(&in->body);
+	if (f->kind == ATC_FRAME_IDENTITY) {
+		rc = atc_jsout_identity(&in->body, f, time_us, err,
+		    sizeof(err));
+		(void)snprintf(rk, sizeof(rk), "identity.update");
+	} else {
+		rc = atc_jsout_account(&in->body, f, time_us, err,
+		    sizeof(err));
+		status = f->active ? "active" : f->status != NULL &&
+		    f->status[0] != '\0' && strlen(f->status) <= 20 &&
+		    strspn(f->status, "abcdefghijklmnopqrstuvwxyz") ==
+		    strlen(f->status) ? f->status : "inactive";
+		(void)snprintf(rk, sizeof(rk), "account.%s", status);
+	}
+	if (rc == -1) {
+		atc_metric_inc(in->m->records_dropped);
+		atc_log_warn("record_dropped", "uri=%s seq=%" PRId64 " cause=%s",
+		    f->did ? f->did : "?", f->seq,
+		    atc_log_quote(q, sizeof(q), err));
+		return 0;
+	}
+	append_seq_source(in, f->seq);
+	(void)snprintf(mid, sizeof(mid), "%s#%" PRId64, f->did ? f->did : "",
+	    f->seq);
+	if (atc_mq_publish(in->mq, ATC_MQ_EXCHANGE, rk, in->body.data,
+	    in->body.len, mid, NULL, 0, &tag, err, sizeof(err)) == -1) {
+		atc_metric_inc(in->m->publish_errors);
+		ingest_mq_lost(in, err);
+		return -1;
+	}
+	in->last_tag = tag;
+	atc_metric_inc(in->m->identity);
+	atc_log_debug("record_published", "request_id=%s rk=%s", mid, rk);
+	return 0;
+}
+
 /* One Jetstream event. -1: broker lost or protocol error. */
 static int
 jetstream_message(struct ingest *in, const uint8_t *data, size_t len,
@@ -157,7 +216,8 @@ jetstream_message(struct ingest *in, const uint8_t *data, size_t len,
 	}
 	atc_buf_reset(&in->body);
 	r = jetstream_translate((const char *)data, len,
-	    (const char *const *)in->collections, in->host, &in->body, &ev,
+	    (const char *const *)in->collections, in->cfg->forward_identity,
+	    in->host, &in->body, &ev,
 	    err, sizeof(err));
 	if (r == JETSTREAM_INVALID) {
 		atc_metric_inc(in->m->records_dropped);
@@ -172,7 +232,12 @@ jetstream_message(struct ingest *in, const uint8_t *data, size_t len,
 			return -1;
 		}
 		in->last_tag = tag;
-		atc_metric_inc(telemetry_event_rk(in->m, ev.routing_key));
+		if (strncmp(ev.routing_key, "identity.", 9) == 0 ||
+		    strncmp(ev.routing_key, "account.", 8) == 0)
+			atc_metric_inc(in->m->identity);
+		else
+			atc_metric_inc(telemetry_event_rk(in->m,
+			    ev.routing_key));
 		atc_log_debug("record_published", "request_id=%s rk=%s",
 		    ev.message_id, ev.routing_key);
 	}
@@ -249,6 +314,12 @@ ingest_message(void *arg, const uint8_t *data, size_t len, int binary)
 			in->tracker.safe_seq = -1;
 		}
 		return -1;
+	case ATC_FRAME_IDENTITY:
+	case ATC_FRAME_ACCOUNT:
+		if (in->cfg->forward_identity && in->frame.did != NULL &&
+		    publish_identity(in, now_us) == -1)
+			return -1;
+		break;
 	case ATC_FRAME_INFO:
 		atc_log_warn("source_info", "host=%s name=%s message=%s",
 		    in->host, atc_log_quote(q, sizeof(q), in->frame.name),

@@ -55,10 +55,57 @@ depth_ok(json_t *v, int depth)
 	return 1;
 }
 
+/* Identity and account events: checked, then routed by what changed. */
+static enum jetstream_result
+identity_event(json_t *root, const char *did, const char *kind,
+    struct jetstream_event *ev, char *err, size_t errlen)
+{
+	json_t		*o, *active;
+	const char	*status, *handle;
+	char		 e2[ATC_ERRLEN];
+
+	o = json_object_get(root, kind);
+	if (!json_is_object(o)) {
+		atc_seterr(err, errlen, "jetstream: %s without its object",
+		    kind);
+		return JETSTREAM_INVALID;
+	}
+	if (strcmp(kind, "identity") == 0) {
+		handle = json_string_value(json_object_get(o, "handle"));
+		if (handle != NULL && strcmp(handle, "handle.invalid") != 0 &&
+		    atc_syntax_handle(handle, e2, sizeof(e2)) == -1) {
+			atc_seterr(err, errlen, "jetstream: handle: %s", e2);
+			return JETSTREAM_INVALID;
+		}
+		(void)snprintf(ev->routing_key, sizeof(ev->routing_key),
+		    "identity.update");
+	} else {
+		active = json_object_get(o, "active");
+		status = json_string_value(json_object_get(o, "status"));
+		if (!json_is_boolean(active)) {
+			atc_seterr(err, errlen, "jetstream: account without "
+			    "active");
+			return JETSTREAM_INVALID;
+		}
+		if (json_is_true(active))
+			status = "active";
+		else if (status == NULL || status[0] == '\0' ||
+		    strspn(status, "abcdefghijklmnopqrstuvwxyz") !=
+		    strlen(status) || strlen(status) > 20)
+			status = "inactive";
+		(void)snprintf(ev->routing_key, sizeof(ev->routing_key),
+		    "account.%s", status);
+	}
+	(void)snprintf(ev->message_id, sizeof(ev->message_id), "%s#%lld",
+	    did, (long long)ev->time_us);
+	return JETSTREAM_PUBLISH;
+}
+
 enum jetstream_result
 jetstream_translate(const char *data, size_t len,
-    const char *const *collections, const char *source, struct atc_buf *body,
-    struct jetstream_event *ev, char *err, size_t errlen)
+    const char *const *collections, bool identity, const char *source,
+    struct atc_buf *body, struct jetstream_event *ev, char *err,
+    size_t errlen)
 {
 	enum jetstream_result	 ret = JETSTREAM_INVALID;
 	json_t			*root = NULL, *commit, *record;
@@ -98,8 +145,17 @@ jetstream_translate(const char *data, size_t len,
 		atc_seterr(err, errlen, "jetstream: did: %s", e2);
 		goto out;
 	}
+	if (strcmp(kind, "identity") == 0 || strcmp(kind, "account") == 0) {
+		if (!identity) {
+			ret = JETSTREAM_SKIP;
+			goto out;
+		}
+		if ((ret = identity_event(root, did, kind, ev, err,
+		    errlen)) != JETSTREAM_PUBLISH)
+			goto out;
+		goto emit;
+	}
 	if (strcmp(kind, "commit") != 0) {
-		/* identity and account events: forwarded by a later stage. */
 		ret = JETSTREAM_SKIP;
 		goto out;
 	}
@@ -149,6 +205,7 @@ jetstream_translate(const char *data, size_t len,
 	    route_kind(coll), op);
 	(void)snprintf(ev->message_id, sizeof(ev->message_id), "%s#%s",
 	    ev->uri, rev);
+emit:
 	if (json_object_set_new(root, "seq", json_integer(time_us)) == -1 ||
 	    json_object_set_new(root, "source", json_string(source)) == -1 ||
 	    (out = json_dumps(root, JSON_COMPACT)) == NULL) {

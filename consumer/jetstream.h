@@ -2,6 +2,7 @@
 #ifndef CONSUMER_JETSTREAM_H
 #define CONSUMER_JETSTREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,12 +26,15 @@ struct jetstream_event {
 };
 
 /* Parses data[0..len) (one Jetstream event) and, for a commit on one of
- * the NULL-terminated collections, appends the message body (the event
- * plus "seq" = time_us and "source" = source) to body. */
+ * the NULL-terminated collections (or, when identity is set, an identity
+ * or account event), appends the message body (the event plus "seq" =
+ * time_us and "source" = source) to body. Routing keys: <kind>.<op>,
+ * identity.update, account.<status> (account.active when active). */
 enum jetstream_result	jetstream_translate(const char *data, size_t len,
-			    const char *const *collections, const char *source,
-			    struct atc_buf *body, struct jetstream_event *ev,
-			    char *err, size_t errlen);
+			    const char *const *collections, bool identity,
+			    const char *source, struct atc_buf *body,
+			    struct jetstream_event *ev, char *err,
+			    size_t errlen);
 
 /* True when url's path ends in /subscribe (a Jetstream endpoint). */
 int	jetstream_is_url(const char *url);

@@ -77,22 +77,22 @@ labels_request_stop(void)
 int
 labels_source_url(const char *entry, char *out, size_t outlen)
 {
-	const char	*p;
+	const char	*path;
 	char		 host[256];
 	int		 n;
 
 	if (strncmp(entry, "ws://", 5) == 0 || strncmp(entry, "wss://", 6) == 0) {
-		p = strstr(entry, "://") + 3;
-		p += strcspn(p, "/?#");
 		if (atc_xrpc_url_host(entry, host, sizeof(host)) == -1)
 			return -1;
-		n = snprintf(out, outlen, "%s%s", entry,
-		    *p == '\0' || strcmp(p, "/") == 0 ? LABELS_PATH : "");
-		if (*p == '/' && p[1] == '\0' && n > 0)
-			n = snprintf(out, outlen, "%.*s%s",
-			    (int)(p - entry), entry, LABELS_PATH);
+		path = strstr(entry, "://") + 3;
+		path += strcspn(path, "/?#");
+		if (*path == '\0' || strcmp(path, "/") == 0)
+			n = snprintf(out, outlen, "%.*s%s", (int)(path - entry),
+			    entry, LABELS_PATH);
+		else
+			n = snprintf(out, outlen, "%s", entry);
 	} else {
-		if (strchr(entry, '/') != NULL || entry[0] == '\0' ||
+		if (entry[0] == '\0' || strpbrk(entry, "/?#") != NULL ||
 		    strlen(entry) >= sizeof(host))
 			return -1;
 		n = snprintf(out, outlen, "wss://%s%s", entry, LABELS_PATH);
@@ -529,6 +529,7 @@ labels_main(int argc, char **argv)
 	struct consumer_config	cfg;
 	struct sigaction	sa;
 	enum atc_log_level	level = ATC_LOG_INFO;
+	int			rc;
 
 	if (argc > 1) {
 		fprintf(stderr, "usage: consumer labels   (settings from the "
@@ -549,5 +550,7 @@ labels_main(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	srandom((unsigned)atc_wall_us());
-	return labels_run(&cfg, NULL) == 0 ? 0 : 1;
+	rc = labels_run(&cfg, NULL) == 0 ? 0 : 1;
+	settings_free(&cfg);
+	return rc;
 }

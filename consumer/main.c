@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backfill.h"
 #include "cmd_bench.h"
 #include "cmd_capture.h"
 #include "cmd_decode.h"
 #include "ingest.h"
+#include "labels.h"
 #include "live.h"
 #include "log.h"
 #include "settings.h"
@@ -24,6 +26,8 @@ usage(void)
 	    "       consumer decode [--collection NSID]... [--all] [--keep-going] [FILE|-]\n"
 	    "       consumer bench FILE [--passes N] [--no-verify]\n"
 	    "       consumer capture URL [--cursor N] [--max-frames N] [-o FILE]\n"
+	    "       consumer backfill [--reset]   backfill stored records (BACKFILL_*)\n"
+	    "       consumer labels             subscribe to LABELER_HOSTS\n"
 	    "       consumer --help\n");
 }
 
@@ -48,6 +52,10 @@ main(int argc, char **argv)
 		return cmd_bench_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "capture") == 0)
 		return cmd_capture_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "backfill") == 0)
+		return backfill_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "labels") == 0)
+		return labels_main(argc - 1, argv + 1);
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)) {
 		usage();

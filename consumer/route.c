@@ -23,5 +23,7 @@ route_kind(const char *collection)
 		return "event";
 	if (ends_with(collection, ".calendar.rsvp"))
 		return "rsvp";
+	if (strcmp(collection, "app.bsky.actor.profile") == 0)
+		return "profile";
 	return "record";
 }

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "labels.h"
 #include "live.h"
 #include "log.h"
 #include "settings.h"
@@ -99,6 +100,55 @@ check_level(const char *v, char *err, size_t errlen)
 	return 0;
 }
 
+/* BACKFILL_* and LABELER_HOSTS (backfill*.c, labels*.c, engineer L). */
+static int
+check_backfill_urls(const char *v, char *err, size_t errlen)
+{
+	char	**list;
+	size_t	  i, n;
+	int	  rc = 0;
+
+	list = atc_config_list(v, &n);
+	for (i = 0; i < n && rc == 0; i++)
+		if ((strncmp(list[i], "http://", 7) != 0 &&
+		    strncmp(list[i], "https://", 8) != 0) ||
+		    atc_config_check_url(list[i], err, errlen) == -1) {
+			(void)snprintf(err, errlen, "bad entry %.100s "
+			    "(http:// or https:// URL)", list[i]);
+			rc = -1;
+		}
+	atc_config_list_free(list);
+	return rc;
+}
+
+static int
+check_backfill_kind(const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "auto") == 0 || strcmp(v, "relay") == 0 ||
+	    strcmp(v, "pds") == 0)
+		return 0;
+	(void)snprintf(err, errlen, "must be auto, relay or pds");
+	return -1;
+}
+
+static int
+check_labeler_hosts(const char *v, char *err, size_t errlen)
+{
+	char	**list, url[2048];
+	size_t	  i, n;
+	int	  rc = 0;
+
+	list = atc_config_list(v, &n);
+	for (i = 0; i < n && rc == 0; i++)
+		if (labels_source_url(list[i], url, sizeof(url)) == -1) {
+			(void)snprintf(err, errlen, "bad entry %.100s",
+			    list[i]);
+			rc = -1;
+		}
+	atc_config_list_free(list);
+	return rc;
+}
+
 /* VERIFY_SIGNATURES and PLC_URL (verify.c, engineer K). */
 static int
 check_verify(const char *v, char *err, size_t errlen)
@@ -145,6 +195,9 @@ static const struct atc_config_item items[] = {
 	{ "SOURCE_COLLECTIONS", CALENDAR_COLLECTIONS, ATC_CONFIG_STR,
 	    F(collections), 0, 0, true, false, NULL,
 	    "collections (NSIDs) forwarded" },
+	{ "FORWARD_IDENTITY", "false", ATC_CONFIG_BOOL, F(forward_identity), 0,
+	    0, false, false, NULL,
+	    "also forward identity/account events and profile records" },
 	{ "JETSTREAM_ZSTD_DICTIONARY", NULL, ATC_CONFIG_STR, F(jetstream_dict),
 	    0, 0, false, false, NULL,
 	    "Jetstream zstd dictionary file: enables compress=true" },
@@ -187,6 +240,25 @@ static const struct atc_config_item items[] = {
 	{ "PLC_URL", "https://plc.directory", ATC_CONFIG_STR, F(plc_url), 0, 0,
 	    false, false, check_plc_url,
 	    "PLC directory resolving did:plc keys (VERIFY_SIGNATURES)" },
+	/* Backfill and labels (backfill*.c, labels*.c, engineer L). */
+	{ "BACKFILL_SOURCE_URL", NULL, ATC_CONFIG_STR, F(backfill_source_url),
+	    0, 0, false, false, check_backfill_urls,
+	    "relays/PDSs to backfill from (http(s) URLs, comma-separated); "
+	    "default: SOURCE_URL's host" },
+	{ "BACKFILL_SOURCE_KIND", "auto", ATC_CONFIG_STR, F(backfill_kind), 0,
+	    0, false, false, check_backfill_kind,
+	    "relay (listReposByCollection), pds (listRepos) or auto" },
+	{ "BACKFILL_CONCURRENCY", "4", ATC_CONFIG_INT,
+	    F(backfill_concurrency), 1, 64, false, false, NULL,
+	    "repositories fetched at once" },
+	{ "BACKFILL_RATE", "10", ATC_CONFIG_INT, F(backfill_rate), 0, 100000,
+	    false, false, NULL, "requests per second per host (0 = no limit)" },
+	{ "BACKFILL_MAX_REPO_BYTES", "268435456", ATC_CONFIG_INT,
+	    F(backfill_max_repo_len), 65536, 4LL * 1024 * 1024 * 1024, false,
+	    false, NULL, "largest repository CAR fetched" },
+	{ "LABELER_HOSTS", NULL, ATC_CONFIG_STR, F(labeler_hosts), 0, 0, false,
+	    false, check_labeler_hosts,
+	    "subscribeLabels sources (ws(s) URLs or hosts), comma-separated" },
 };
 
 int

@@ -15,6 +15,7 @@ struct consumer_config {
 	char		*database_url;
 	char		*log_level;
 	char		*collections;		/* comma-separated NSIDs kept */
+	bool		 forward_identity;	/* identity, account, profiles */
 	char		*jetstream_dict;	/* zstd dictionary path or NULL */
 	long long	 max_frame_len;		/* bytes */
 	long long	 high_water;		/* unconfirmed messages: pause reading */
@@ -31,6 +32,13 @@ struct consumer_config {
 	/* Commit signatures (verify.c, engineer K). */
 	char		*verify_signatures;	/* "calendar" or "off" */
 	char		*plc_url;		/* DID PLC directory */
+	/* Backfill and labels (backfill*.c, labels*.c, engineer L). */
+	char		*backfill_source_url;	/* http(s) relay/PDS list or NULL */
+	char		*backfill_kind;		/* auto, relay or pds */
+	long long	 backfill_concurrency;	/* repos fetched at once */
+	long long	 backfill_rate;		/* requests/s per host */
+	long long	 backfill_max_repo_len;	/* bytes of one getRepo CAR */
+	char		*labeler_hosts;		/* subscribeLabels hosts or NULL */
 };
 
 /* Loads the configuration; on any problem prints every one to stderr and

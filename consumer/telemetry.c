@@ -97,6 +97,9 @@ telemetry_init(struct consumer_metrics *m, struct atc_metrics *r,
 	    "Messages ready in the main queue (-1 unknown).", h);
 	m->leader = atc_metrics_gauge(r, "atcal_consumer_leader",
 	    "1 on the replica that holds the source lock.", h);
+	m->identity = atc_metrics_counter(r,
+	    "atcal_consumer_identity_events_total",
+	    "Identity and account events forwarded.", h);
 	m->database_up = atc_metrics_gauge(r, "atcal_consumer_database_up",
 	    "1 while the database answered the last check.", h);
 }

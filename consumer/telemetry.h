@@ -36,6 +36,7 @@ struct consumer_metrics {
 	struct atc_metric	*queue_depth;
 	struct atc_metric	*leader;
 	struct atc_metric	*database_up;
+	struct atc_metric	*identity;	/* identity/account forwarded */
 };
 
 /* Creates every series in r; host labels the cursor gauge. */

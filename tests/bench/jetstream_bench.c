@@ -116,7 +116,7 @@ jsb_run(const struct jsb_event *evs, size_t nevs, unsigned long passes,
 				len = plain.len;
 			}
 			atc_buf_reset(&body);
-			r = jetstream_translate(data, len, collections,
+			r = jetstream_translate(data, len, collections, false,
 			    "127.0.0.1:6008", &body, &ev, err, errlen);
 			if (r == JETSTREAM_INVALID)
 				goto out;

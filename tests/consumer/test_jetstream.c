@@ -27,7 +27,7 @@ translate(const char *s, const char *const *colls, struct atc_buf *body,
 	char	err[256];
 
 	atc_buf_reset(body);
-	return jetstream_translate(s, strlen(s), colls, "js.example", body, ev,
+	return jetstream_translate(s, strlen(s), colls, false, "js.example", body, ev,
 	    err, sizeof(err));
 }
 
@@ -86,6 +86,36 @@ test_jetstream_real_capture_translates(void **state)
 	assert_int_equal(publish, 150);
 	assert_int_equal(skip, 2);
 	assert_int_equal(invalid, 0);
+}
+
+static void
+test_jetstream_identity_and_account_forwarded_when_asked(void **state)
+{
+	struct atc_buf		body;
+	struct jetstream_event	ev;
+	char			err[256];
+	static const char	*id = "{\"did\":\"did:plc:abc\",\"time_us\":5,"
+	    "\"kind\":\"identity\",\"identity\":{\"did\":\"did:plc:abc\","
+	    "\"handle\":\"alice.example.com\",\"seq\":9,\"time\":"
+	    "\"2026-07-04T14:38:08.999Z\"}}";
+	static const char	*acct = "{\"did\":\"did:plc:abc\",\"time_us\":6,"
+	    "\"kind\":\"account\",\"account\":{\"active\":false,\"did\":"
+	    "\"did:plc:abc\",\"seq\":10,\"status\":\"deactivated\",\"time\":"
+	    "\"2026-07-04T14:38:08.999Z\"}}";
+
+	atc_buf_init(&body, 0);
+	assert_int_equal(jetstream_translate(id, strlen(id), calendar, false,
+	    "js", &body, &ev, err, sizeof(err)), JETSTREAM_SKIP);
+	assert_int_equal(jetstream_translate(id, strlen(id), calendar, true,
+	    "js", &body, &ev, err, sizeof(err)), JETSTREAM_PUBLISH);
+	assert_string_equal(ev.routing_key, "identity.update");
+	assert_non_null(strstr(atc_buf_cstr(&body), "\"source\":\"js\""));
+	atc_buf_reset(&body);
+	assert_int_equal(jetstream_translate(acct, strlen(acct), calendar,
+	    true, "js", &body, &ev, err, sizeof(err)), JETSTREAM_PUBLISH);
+	assert_string_equal(ev.routing_key, "account.deactivated");
+	assert_string_equal(ev.message_id, "did:plc:abc#6");
+	atc_buf_cleanup(&body);
 }
 
 static void
@@ -210,6 +240,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_jetstream_real_capture_translates),
 		cmocka_unit_test(test_jetstream_calendar_event_routing),
+		cmocka_unit_test(test_jetstream_identity_and_account_forwarded_when_asked),
 		cmocka_unit_test(test_jetstream_hostile_events_rejected),
 		cmocka_unit_test(test_jetstream_deep_record_rejected),
 		cmocka_unit_test(test_jetstream_url_building),

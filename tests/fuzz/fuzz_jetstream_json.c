@@ -38,9 +38,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	char			 err[ATC_ERRLEN];
 
 	atc_buf_init(&body, 512);
-	if (jetstream_translate((const char *)data, len, collections,
+	if (jetstream_translate((const char *)data, len, collections, true,
 	    "fuzz:1", &body, &ev, err, sizeof(err)) == JETSTREAM_PUBLISH) {
-		if ((v = json_loadb((const char *)body.data, body.len, 0,
+		if ((v = json_loadb((const char *)body.data, body.len, JSON_ALLOW_NUL,
 		    &jerr)) == NULL) {
 			fprintf(stderr, "published body is not JSON: %s\n",
 			    jerr.text);
