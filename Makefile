@@ -60,7 +60,8 @@ CONSUMER_SRC = \
 	consumer/leader.c consumer/route.c consumer/telemetry.c consumer/live.c \
 	consumer/cmd_capture.c consumer/verify.c \
 	consumer/backfill.c consumer/backfill_repo.c consumer/backfill_store.c \
-	consumer/backfill_parse.c consumer/labels.c consumer/labels_frame.c \
+	consumer/backfill_parse.c consumer/backfill_enum.c consumer/labels.c \
+	consumer/labels_frame.c \
 
 # --- processor/: RabbitMQ -> integration API -------------------------------
 PROCESSOR_MAIN = processor/main.c
@@ -68,7 +69,8 @@ PROCESSOR_SRC = \
 	processor/telemetry.c \
 	processor/map.c processor/outcome.c processor/api_client.c \
 	processor/settings.c processor/fate.c processor/pipeline.c \
-	processor/dlq.c processor/batch.c processor/job.c processor/settle.c
+	processor/dlq.c processor/batch.c processor/job.c processor/settle.c \
+	processor/call.c
 
 # --- api/: Kore HTTP -> Postgres --------------------------------------------
 # API_PURE_SRC: no Kore calls (validation, mapping); unit-tested alone.
@@ -254,6 +256,15 @@ check: test
 test-hostile: all
 	scripts/services.sh up
 	HOSTILE_REQUESTS=100000 tests/integration/test_api_hostile.sh
+
+# The full fault suite (tests/faults/run.sh: 3,000 operations, 10 kill -9
+# of each service, broker and database restarts, on private servers it
+# starts itself); tests/interop/test_faults_short.sh runs a short one in
+# `make test`.
+.PHONY: test-faults
+test-faults: test-deps
+	$(MAKE) all
+	tests/faults/run.sh
 
 run: deps
 	$(MAKE) all
