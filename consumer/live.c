@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backfill.h"
 #include "config.h"
 #include "ingest.h"
+#include "labels.h"
 #include "live.h"
 #include "log.h"
 #include "metrics.h"
@@ -38,6 +40,54 @@ struct live {
 	struct source	*src;
 	size_t		 n;
 };
+
+/* A side task (labels, backfill) running beside the live sources. */
+struct task {
+	int			(*run)(const struct consumer_config *,
+				    struct atc_metrics *);
+	const struct consumer_config *cfg;
+	struct atc_metrics	*metrics;
+	pthread_t		 thread;
+	int			 started;
+	int			 rc;
+};
+
+static int
+run_backfill(const struct consumer_config *cfg, struct atc_metrics *m)
+{
+	return backfill_run(cfg, m, 0);
+}
+
+static void *
+task_main(void *arg)
+{
+	struct task	*t = arg;
+
+	t->rc = t->run(t->cfg, t->metrics);
+	return NULL;
+}
+
+static int
+task_start(struct task *t, int (*run)(const struct consumer_config *,
+    struct atc_metrics *), const struct consumer_config *cfg,
+    struct atc_metrics *metrics)
+{
+	t->run = run;
+	t->cfg = cfg;
+	t->metrics = metrics;
+	if (pthread_create(&t->thread, NULL, task_main, t) != 0)
+		return -1;
+	t->started = 1;
+	return 0;
+}
+
+void
+live_request_stop(void)
+{
+	ingest_request_stop();
+	labels_request_stop();
+	backfill_request_stop();
+}
 
 int
 live_source_url(const char *entry, char *out, size_t outlen)
@@ -84,7 +134,7 @@ source_main(void *arg)
 
 	s->rc = ingest_run(s->cfg, s->url, s->metrics, &s->m);
 	if (s->rc != 0)
-		ingest_request_stop();
+		live_request_stop();
 	return NULL;
 }
 
@@ -92,13 +142,23 @@ int
 live_run(const struct consumer_config *cfg)
 {
 	struct live		 l;
+	struct task		 labels, backfill;
 	struct atc_metrics	*metrics = NULL;
 	struct atc_ops_http	*ops = NULL;
 	char			**list = NULL, err[ATC_ERRLEN];
 	size_t			 i, n = 0;
-	int			 ret = -1;
+	int			 ret = -1, live, want_labels, want_backfill;
 
 	memset(&l, 0, sizeof(l));
+	memset(&labels, 0, sizeof(labels));
+	memset(&backfill, 0, sizeof(backfill));
+	live = strcmp(cfg->mode, "backfill") != 0 &&
+	    strcmp(cfg->mode, "labeler") != 0;
+	want_labels = (strcmp(cfg->mode, "labeler") == 0 ||
+	    strcmp(cfg->mode, "all") == 0) && cfg->labeler_hosts != NULL &&
+	    *cfg->labeler_hosts != '\0';
+	want_backfill = strcmp(cfg->mode, "backfill") == 0 ||
+	    strcmp(cfg->mode, "all") == 0;
 	if (cfg->relay_hosts != NULL && *cfg->relay_hosts != '\0')
 		list = atc_config_list(cfg->relay_hosts, &n);
 	else {
@@ -133,11 +193,16 @@ live_run(const struct consumer_config *cfg)
 	    cfg->metrics_token, live_ready, &l, err, sizeof(err))) == NULL)
 		atc_log_err("metrics_unavailable", "cause=\"%s\"", err);
 	ret = 0;
-	for (i = 0; i < n; i++) {
+	if (want_labels && task_start(&labels, labels_run, cfg, metrics) == -1)
+		ret = -1;
+	if (want_backfill &&
+	    task_start(&backfill, run_backfill, cfg, metrics) == -1)
+		ret = -1;
+	for (i = 0; live && ret == 0 && i < n; i++) {
 		if (pthread_create(&l.src[i].thread, NULL, source_main,
 		    &l.src[i]) != 0) {
 			atc_log_err("startup_failed", "cause=\"thread\"");
-			ingest_request_stop();
+			live_request_stop();
 			ret = -1;
 			break;
 		}
@@ -148,6 +213,19 @@ live_run(const struct consumer_config *cfg)
 			continue;
 		pthread_join(l.src[i].thread, NULL);
 		if (l.src[i].rc != 0)
+			ret = -1;
+	}
+	if (backfill.started) {
+		/* INGESTER_MODE=backfill ends when the history is in. */
+		pthread_join(backfill.thread, NULL);
+		if (backfill.rc != 0)
+			ret = -1;
+		if (!live)
+			labels_request_stop();
+	}
+	if (labels.started) {
+		pthread_join(labels.thread, NULL);
+		if (labels.rc != 0)
 			ret = -1;
 	}
 out:

@@ -6,11 +6,17 @@
 
 struct consumer_config;
 
-/* Runs the live ingesters: one per source (RELAY_HOSTS, or SOURCE_URL),
- * each on its own thread, sharing one metrics registry and one
- * /metrics + /health endpoint. Returns when every ingester stopped
- * (ingest_request_stop()): 0, or -1 when one failed to start. */
+/* Runs what INGESTER_MODE asks for: the live ingesters, one per source
+ * (RELAY_HOSTS, or SOURCE_URL), each on its own thread; the label
+ * subscriptions (LABELER_HOSTS); the backfill. All share one metrics
+ * registry and one /metrics + /health endpoint. Returns when everything
+ * stopped (live_request_stop(), or the backfill finished in backfill
+ * mode): 0, or -1 when a part failed. */
 int	live_run(const struct consumer_config *);
+
+/* Asks every running part (live sources, labels, backfill) to drain and
+ * stop. Async-signal-safe. */
+void	live_request_stop(void);
 
 /* Expands one RELAY_HOSTS entry into a source URL written to out:
  * ws:// and wss:// URLs are kept, a bare host[:port] becomes

@@ -35,7 +35,7 @@ static void
 on_signal(int sig)
 {
 	(void)sig;
-	ingest_request_stop();
+	live_request_stop();
 }
 
 int

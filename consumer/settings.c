@@ -82,9 +82,15 @@ check_hosts(const char *v, char *err, size_t errlen)
 static int
 check_mode(const char *v, char *err, size_t errlen)
 {
-	if (strcmp(v, "firehose") == 0 || strcmp(v, "jetstream") == 0)
-		return 0;
-	(void)snprintf(err, errlen, "must be firehose or jetstream");
+	static const char *modes[] = { "all", "firehose", "jetstream",
+	    "backfill", "labeler" };
+	size_t		 i;
+
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(v, modes[i]) == 0)
+			return 0;
+	(void)snprintf(err, errlen,
+	    "must be all, firehose, jetstream, backfill or labeler");
 	return -1;
 }
 
@@ -180,7 +186,8 @@ static const struct atc_config_item items[] = {
 	    "several sources at once (URLs or hosts), one cursor each; "
 	    "overrides SOURCE_URL" },
 	{ "INGESTER_MODE", "firehose", ATC_CONFIG_STR, F(mode), 0, 0, false,
-	    false, check_mode, "firehose|jetstream (live sources)" },
+	    false, check_mode, "firehose|jetstream: live sources; backfill: "
+	    "history then exit; labeler: labels; all: live + labels + backfill" },
 	{ "SOURCE_CURSOR", "", ATC_CONFIG_STR, F(source_cursor), 0, 0, false,
 	    false, check_cursor,
 	    "start seq when no cursor is stored: empty = live, 0 = replay window" },
