@@ -86,7 +86,8 @@ call_finish(struct api_call *c)
 {
 	struct http_request	*req = c->req;
 	char			*body;
-	char			 uq[256];
+	const char		*rid = NULL;
+	char			 uq[256], rq[640];
 	enum atc_log_level	 level;
 
 	body = c->text != NULL ? c->text : json_dumps(c->doc, JSON_COMPACT);
@@ -108,9 +109,13 @@ call_finish(struct api_call *c)
 	if (atc_log_enabled(level))
 		atc_log(level, c->cause != NULL ? "request_rejected" :
 		    "request", "method=%s path=%s status=%d tenant=%s uri=%s "
-		    "ms=%llu%s%s%s%s", http_method_text(req->method), req->path,
+		    "request_id=%s ms=%llu%s%s%s%s",
+		    http_method_text(req->method), req->path,
 		    c->status, c->tenant[0] ? c->tenant : "-",
 		    c->uri[0] ? atc_log_quote(uq, sizeof(uq), c->uri) : "-",
+		    http_request_header(req, "x-request-id", &rid) &&
+		    rid != NULL && *rid != '\0' ?
+		    atc_log_quote(rq, sizeof(rq), rid) : "-",
 		    (unsigned long long)(atc_mono_ms() - c->t0_ms),
 		    c->cause ? " cause=" : "", c->cause ? c->cause : "",
 		    c->note[0] ? " " : "", c->note);
