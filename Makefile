@@ -104,7 +104,7 @@ UNIT_TESTS = \
 	tests/consumer/test_labels_frame.c tests/consumer/test_backfill_parse.c \
 	tests/shared/test_xrpc.c \
 	tests/processor/test_map.c tests/processor/test_outcome.c \
-	tests/processor/test_batch.c \
+	tests/processor/test_batch.c tests/processor/test_job.c \
 
 SHARED_OBJ	= $(SHARED_SRC:%.c=$(BUILD)/obj/%.o)
 CONSUMER_OBJ	= $(CONSUMER_SRC:%.c=$(BUILD)/obj/%.o)
@@ -245,8 +245,9 @@ services-down:
 # pkg-config must run after them, hence the sub-make.
 test: test-deps
 	$(MAKE) all
+	$(MAKE) BUILD=$(ASAN_BUILD) SANITIZE=address,undefined all
 	scripts/services.sh up
-	tests/run.sh
+	SANITIZED=$(ASAN_BUILD) tests/run.sh
 
 check: test
 

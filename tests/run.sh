@@ -138,6 +138,24 @@ else
 	for t in tests/integration/test_*.sh tests/interop/test_*.sh; do
 		[ -f "$t" ] && run_one "$t"
 	done
+	# The same unit tests, and the paths that parse bytes from strangers
+	# end to end, again with the AddressSanitizer/UBSan build when one
+	# exists (make test builds it into build-asan/).
+	if [ -n "${SANITIZED:-}" ] && [ -d "$SANITIZED/tests" ]; then
+		export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+		export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+		export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/lsan.supp}
+		while IFS= read -r t; do
+			run_one "$t"
+		done < <(find "$SANITIZED/tests" -type f -perm -u+x \
+		    -name 'test_*' ! -name '*.[od]' | sort)
+		echo "sanitized: end-to-end and hostile-input scripts"
+		T_BIN=$SANITIZED/bin run_one tests/interop/test_pipeline_pds.sh
+		CONSUMER_BIN=$SANITIZED/bin/consumer \
+		    run_one tests/integration/test_consumer_hostile.sh
+		API_BIN=$SANITIZED/bin/api \
+		    run_one tests/integration/test_api_hostile.sh
+	fi
 fi
 
 if [ "$skipped" -gt 0 ]; then
