@@ -53,8 +53,10 @@ export LOG_LEVEL=${LOG_LEVEL:-info}
 # SOURCE_URL and SOURCE_CURSOR: the consumer's own defaults apply if unset.
 
 prefix() {
-	# Line-buffered so lines of the three services interleave whole.
-	awk -v p="$1" '{ printf "%-10s| %s\n", p, $0; fflush() }'
+	# Unbuffered (GNU sed -u) so lines appear as they are written and the
+	# three services interleave whole lines (Debian's mawk would buffer
+	# its input until a block fills).
+	sed -u "s/^/$(printf '%-10s' "$1")| /"
 }
 
 declare -A PIDS=()
