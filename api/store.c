@@ -2,7 +2,8 @@
 /*
  * Event, RSVP and shadow-account writes. The logic lives in the database
  * functions of schema/0007 (dedup chain, rev ordering, tombstones, shadow
- * accounts under a per-DID lock), so a single POST and a 500-operation
+ * accounts under a per-DID lock; 0010 applies batches set-based with the
+ * same results), so a single POST and a 500-operation
  * batch are the same single statement: one round trip and one transaction,
  * and a lost unique race is "already there", never an error (OpenMeet
  * failures 4, 6, 7). This file only moves JSON across and counts dedup
