@@ -150,12 +150,16 @@ t_eq "backfill burst: every event stored" 5000 \
     WHERE tenant_id = 'backfill'")"
 
 # --- failed authentication per client address (default 1/s, burst 20) -----
+# A loaded machine may take over a second for these, refilling a token or
+# two: 20 answers 401, then 429s (an occasional refilled 401 among them),
+# the last one 429.
 codes=""
-for i in $(seq 1 22); do
+for i in $(seq 1 30); do
 	codes="$codes$(req "wrong-$i" t1 DELETE "$BAD_DEL" --interface 127.0.0.9) "
 done
 t_check "20 failures answered 401, then 429 ($codes)" \
-    sh -c "echo '$codes' | grep -Eq '^(401 ){20}429 429 $'"
+    sh -c "echo '$codes' | grep -Eq '^(401 ){20}(401 |429 )*429 $' &&
+    [ \$(echo '$codes' | grep -o 429 | wc -l) -ge 5 ]"
 t_eq "blocked address names the limit" "auth_failures" "$(jbody .limit)"
 t_check "blocked address gets Retry-After" grep -qi '^retry-after: 1' "$HDRS"
 t_eq "a valid key from the blocked address is refused too" 429 \
