@@ -82,6 +82,10 @@ atc_mq_connect(const char *url, const char *conn_name, char *err,
 		atc_seterr(err, errlen, "mq: cannot parse RABBITMQ_URL");
 		goto out;
 	}
+	/* "amqp://host:port/" parses to an empty vhost, which no broker has:
+	 * read it as the default vhost "/" (like "amqp://host:port"). */
+	if (ci.vhost == NULL || ci.vhost[0] == '\0')
+		ci.vhost = "/";
 	mq = atc_xcalloc(1, sizeof(*mq));
 	mq->channel = 1;
 	mq->next_tag = 1;
@@ -167,7 +171,7 @@ declare_queue(struct atc_mq *mq, const char *name, amqp_table_t args,
 int
 atc_mq_declare_topology(struct atc_mq *mq, char *err, size_t errlen)
 {
-	amqp_table_entry_t	e[3];
+	amqp_table_entry_t	e[6];
 	amqp_table_t		args;
 	char			name[128];
 	size_t			i;
@@ -196,7 +200,19 @@ atc_mq_declare_topology(struct atc_mq *mq, char *err, size_t errlen)
 		return -1;
 
 	/* Retry rungs: messages wait out the TTL, then dead-letter back into
-	 * the main queue through the default exchange. */
+	 * the main queue through the default exchange. Quorum queues with
+	 * at-least-once dead-lettering: a classic queue dead-letters at most
+	 * once, and at broker start it expires what waited out the downtime
+	 * before the main queue has a leader, dropping it. */
+	e[3].key = amqp_cstring_bytes("x-queue-type");
+	e[3].value.kind = AMQP_FIELD_KIND_UTF8;
+	e[3].value.value.bytes = amqp_cstring_bytes("quorum");
+	e[4].key = amqp_cstring_bytes("x-dead-letter-strategy");
+	e[4].value.kind = AMQP_FIELD_KIND_UTF8;
+	e[4].value.value.bytes = amqp_cstring_bytes("at-least-once");
+	e[5].key = amqp_cstring_bytes("x-overflow");
+	e[5].value.kind = AMQP_FIELD_KIND_UTF8;
+	e[5].value.value.bytes = amqp_cstring_bytes("reject-publish");
 	e[0].key = amqp_cstring_bytes("x-message-ttl");
 	e[0].value.kind = AMQP_FIELD_KIND_I64;
 	e[1].key = amqp_cstring_bytes("x-dead-letter-exchange");
@@ -205,7 +221,7 @@ atc_mq_declare_topology(struct atc_mq *mq, char *err, size_t errlen)
 	e[2].key = amqp_cstring_bytes("x-dead-letter-routing-key");
 	e[2].value.kind = AMQP_FIELD_KIND_UTF8;
 	e[2].value.value.bytes = amqp_cstring_bytes(ATC_MQ_QUEUE);
-	args.num_entries = 3;
+	args.num_entries = 6;
 	for (i = 0; i < atc_mq_nladder; i++) {
 		e[0].value.value.i64 = atc_mq_ladder[i].ttl_ms;
 		(void)snprintf(name, sizeof(name), "%s%s", ATC_MQ_RETRY_PREFIX,
