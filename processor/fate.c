@@ -2,9 +2,11 @@
 /*
  * Making a message's fate durable before its ack: a retry is a republish to
  * a TTL queue of the ladder, a park is a republish to the dead-letter queue,
- * and both wait for the publisher confirm. The x-* headers carry the failure
- * history across rungs (RabbitMQ keeps headers when it dead-letters a
- * message back from a retry queue), so the history needs no other storage.
+ * and the original is acked only once the broker confirmed the copy. The x-*
+ * headers carry the failure history across rungs (RabbitMQ keeps headers
+ * when it dead-letters a message back from a retry queue), so the history
+ * needs no other storage. Retries and parks publish without waiting, so the
+ * caller can settle many messages and wait for one confirm covering all.
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,17 +19,12 @@
 #define NHEADERS	8
 
 int
-fate_publish_confirmed(struct atc_mq *pub, const char *exchange,
-    const char *routing_key, const void *body, size_t len,
-    const char *message_id, const struct atc_mq_header *headers,
-    size_t nheaders, int timeout_ms, char *err, size_t errlen)
+fate_confirm_wait(struct atc_mq *pub, uint64_t tag, int timeout_ms,
+    char *err, size_t errlen)
 {
-	uint64_t	tag, acked = 0, deadline, now;
+	uint64_t	acked = 0, deadline, now;
 	bool		nacked = false;
 
-	if (atc_mq_publish(pub, exchange, routing_key, body, len, message_id,
-	    headers, nheaders, &tag, err, errlen) == -1)
-		return -1;
 	deadline = atc_mono_ms() + (uint64_t)timeout_ms;
 	for (;;) {
 		now = atc_mono_ms();
@@ -44,6 +41,20 @@ fate_publish_confirmed(struct atc_mq *pub, const char *exchange,
 			return atc_seterr(err, errlen, "no publisher confirm "
 			    "within %d ms", timeout_ms);
 	}
+}
+
+int
+fate_publish_confirmed(struct atc_mq *pub, const char *exchange,
+    const char *routing_key, const void *body, size_t len,
+    const char *message_id, const struct atc_mq_header *headers,
+    size_t nheaders, int timeout_ms, char *err, size_t errlen)
+{
+	uint64_t	tag;
+
+	if (atc_mq_publish(pub, exchange, routing_key, body, len, message_id,
+	    headers, nheaders, &tag, err, errlen) == -1)
+		return -1;
+	return fate_confirm_wait(pub, tag, timeout_ms, err, errlen);
 }
 
 void
@@ -85,7 +96,8 @@ fill_headers(struct atc_mq_header *h, const struct fate_info *fi,
 
 int
 fate_retry(struct atc_mq *pub, const struct atc_mq_msg *m,
-    const struct fate_info *fi, int rung, char *err, size_t errlen)
+    const struct fate_info *fi, int rung, uint64_t *tag, char *err,
+    size_t errlen)
 {
 	struct atc_mq_header	h[NHEADERS];
 	char			now[40], excerpt[FATE_EXCERPT_LEN + 1];
@@ -98,13 +110,13 @@ fate_retry(struct atc_mq *pub, const struct atc_mq_msg *m,
 	n = fill_headers(h, fi, now, excerpt, sizeof(excerpt));
 	(void)snprintf(queue, sizeof(queue), "%s%s", ATC_MQ_RETRY_PREFIX,
 	    atc_mq_ladder[rung].name);
-	return fate_publish_confirmed(pub, "", queue, m->body, m->len,
-	    m->message_id, h, n, FATE_CONFIRM_MS, err, errlen);
+	return atc_mq_publish(pub, "", queue, m->body, m->len, m->message_id,
+	    h, n, tag, err, errlen);
 }
 
 int
 fate_park(struct atc_mq *pub, const struct atc_mq_msg *m,
-    const struct fate_info *fi, char *err, size_t errlen)
+    const struct fate_info *fi, uint64_t *tag, char *err, size_t errlen)
 {
 	struct atc_mq_header	h[NHEADERS];
 	char			now[40], excerpt[FATE_EXCERPT_LEN + 1];
@@ -116,6 +128,6 @@ fate_park(struct atc_mq *pub, const struct atc_mq_msg *m,
 	(void)snprintf(reason, sizeof(reason), "%s",
 	    fi->reason ? fi->reason : "unknown");
 	h[n++] = (struct atc_mq_header){ .key = "x-reason", .str = reason };
-	return fate_publish_confirmed(pub, "", ATC_MQ_DLQ, m->body, m->len,
-	    m->message_id, h, n, FATE_CONFIRM_MS, err, errlen);
+	return atc_mq_publish(pub, "", ATC_MQ_DLQ, m->body, m->len,
+	    m->message_id, h, n, tag, err, errlen);
 }

@@ -3,6 +3,7 @@
 #define PROCESSOR_FATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct atc_mq;
 struct atc_mq_header;
@@ -31,14 +32,22 @@ int	fate_publish_confirmed(struct atc_mq *pub, const char *exchange,
 	    const char *routing_key, const void *body, size_t len,
 	    const char *message_id, const struct atc_mq_header *headers,
 	    size_t nheaders, int timeout_ms, char *err, size_t errlen);
+/* Waits up to timeout_ms until the broker has confirmed every publish on
+ * pub up to delivery tag `tag`. 0, or -1 and err (nack, timeout, lost
+ * connection: the caller reconnects pub). */
+int	fate_confirm_wait(struct atc_mq *pub, uint64_t tag, int timeout_ms,
+	    char *err, size_t errlen);
 /* Republishes m unchanged (body, message id) to retry rung `rung` with the
- * failure headers, confirmed. 0 or -1 and err. */
+ * failure headers, without waiting: *tag is its publish tag, durable once
+ * fate_confirm_wait() covers it. 0 or -1 and err. */
 int	fate_retry(struct atc_mq *pub, const struct atc_mq_msg *m,
-	    const struct fate_info *fi, int rung, char *err, size_t errlen);
+	    const struct fate_info *fi, int rung, uint64_t *tag, char *err,
+	    size_t errlen);
 /* Parks m in the dead-letter queue with the failure headers plus x-reason
- * and x-routing-key, confirmed. 0 or -1 and err. */
+ * and x-routing-key, without waiting (as fate_retry()). 0 or -1 and err. */
 int	fate_park(struct atc_mq *pub, const struct atc_mq_msg *m,
-	    const struct fate_info *fi, char *err, size_t errlen);
+	    const struct fate_info *fi, uint64_t *tag, char *err,
+	    size_t errlen);
 /* Writes the current UTC time as RFC 3339 with milliseconds. */
 void	fate_now(char *out, size_t outlen);
 

@@ -428,6 +428,50 @@ out:
 	return ret;
 }
 
+/* A JSON string literal of s (quotes included). */
+static void
+json_quote(struct atc_buf *b, const char *s)
+{
+	static const char	hex[] = "0123456789abcdef";
+	unsigned char		c;
+
+	atc_buf_putc(b, '"');
+	for (; *s != '\0'; s++) {
+		c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			atc_buf_putc(b, '\\');
+			atc_buf_putc(b, c);
+		} else if (c < 0x20) {
+			atc_buf_appendf(b, "\\u00%c%c", hex[c >> 4],
+			    hex[c & 15]);
+		} else
+			atc_buf_putc(b, c);
+	}
+	atc_buf_putc(b, '"');
+}
+
+int
+map_batch_item(struct atc_buf *out, const struct map_call *c)
+{
+	if (c->path == NULL || c->kind == NULL || c->op == NULL ||
+	    c->uri == NULL || (c->method == MAP_POST && c->body == NULL) ||
+	    (c->method == MAP_DELETE && c->rev == NULL))
+		return -1;
+	atc_buf_appendf(out, "{\"op\":\"%s.%s\",", c->kind,
+	    c->method == MAP_POST ? "upsert" : "delete");
+	if (c->method == MAP_POST) {
+		atc_buf_puts(out, "\"body\":");
+		atc_buf_puts(out, c->body);
+	} else {
+		atc_buf_puts(out, "\"sourceId\":");
+		json_quote(out, c->uri);
+		atc_buf_puts(out, ",\"sourceType\":\"bluesky\",\"rev\":");
+		json_quote(out, c->rev);
+	}
+	atc_buf_putc(out, '}');
+	return 0;
+}
+
 void
 map_call_cleanup(struct map_call *c)
 {

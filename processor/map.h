@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+struct atc_buf;
+
 /* Largest message body the processor accepts (an atproto record is at most
  * 1 MB; the envelope adds little). */
 #define MAP_BODY_MAX	(2 * 1024 * 1024)
@@ -32,6 +34,11 @@ struct map_call {
  * cases. Always call map_call_cleanup(out) afterwards. */
 int	map_message(struct map_call *out, const void *body, size_t len,
 	    char *reason, size_t reasonlen);
+/* Appends c (a call map_message() filled) to out as one operation of the
+ * batch endpoint: {"op":"event.upsert","body":DTO} for upserts,
+ * {"op":"rsvp.delete","sourceId":URI,"sourceType":"bluesky","rev":REV} for
+ * deletes. Pure. 0, or -1 (out untouched) when c is not a mapped call. */
+int	map_batch_item(struct atc_buf *out, const struct map_call *c);
 /* Frees what c owns and zeroes it. */
 void	map_call_cleanup(struct map_call *c);
 

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The processor's loop: one thread multiplexes the consuming RabbitMQ
- * connection and the curl multi handle, so up to CONCURRENCY API calls are
- * in flight while further deliveries wait in a local FIFO (bounded by the
- * prefetch window). Each delivery is one struct job that owns the message
- * and its mapped call. Invariant: a message is acked only after its fate is
- * durable (API 2xx, or a confirmed republish to a retry queue or the DLQ);
- * anything else is left unacked and comes back after a reconnect.
+ * connection and the curl multi handle. Deliveries wait in a local FIFO
+ * (bounded by the prefetch window) and leave it as API calls, up to
+ * CONCURRENCY at once: one batch call for up to BATCH_SIZE messages, sent
+ * when that many wait, the window is full, or the oldest has waited
+ * BATCH_LINGER_MS; or a single call per message (BATCH_SIZE=1, or a message
+ * whose batch the API refused as a whole). Fates go through settle.c:
+ * nothing is acked before it is durable, and anything else stays unacked
+ * and comes back after a reconnect.
  */
 #include <poll.h>
 #include <stdbool.h>
@@ -16,14 +18,15 @@
 
 #include "api_client.h"
 #include "buf.h"
-#include "fate.h"
+#include "call.h"
+#include "job.h"
 #include "log.h"
 #include "map.h"
 #include "metrics.h"
 #include "mq.h"
-#include "outcome.h"
 #include "pipeline.h"
 #include "settings.h"
+#include "settle.h"
 #include "telemetry.h"
 #include "util.h"
 
@@ -33,260 +36,102 @@
 #define DRAIN_MAX_MS	30000
 #define DLQ_CHECK_MS	10000
 
-struct job {
-	struct atc_mq_msg	 msg;		/* owned */
-	struct map_call		 call;		/* owned */
-	char			 rk[256];	/* original routing key */
-	char			 first_failure[48];	/* "" = none yet */
-	char			*request_id;	/* owned */
-	long long		 attempts;	/* failures before this delivery */
-	uint64_t		 start_us;	/* delivery time */
-	struct job		*next;		/* pending FIFO */
-};
-
 struct pipeline {
 	const struct settings	*cfg;
 	volatile sig_atomic_t	*stop;
-	struct api_client	*api;		/* owned, lives across sessions */
+	struct api_client	*api;		/* owned, across sessions */
 	struct atc_mq		*cons;		/* owned per session */
-	struct atc_mq		*pub;		/* owned per session, confirms */
-	struct job		*head, *tail;	/* pending, owned */
-	size_t			 npending;
+	struct atc_mq		*pub;		/* owned per session */
+	struct settle		 settle;	/* per session */
+	struct job_fifo		 pending;	/* mapped, waiting for a call */
+	size_t			 nflight;	/* messages in calls */
 	struct processor_metrics *m;		/* borrowed */
 	struct atc_mq		*probe;		/* DLQ depth, or NULL */
 	uint64_t		 next_dlq_ms;
 };
 
-static const char *
-error_class(long status)
-{
-	if (status == 0)
-		return "network";
-	if (status == 424)
-		return "event_not_yet_known";
-	if (status == 429)
-		return "http_429";
-	if (status >= 500)
-		return "http_5xx";
-	return "http_4xx";
-}
-
 static void
-job_done(struct pipeline *p, const struct job *j, const char *status)
+call_free_cb(void *udata, void *arg)
 {
-	ptelemetry_processed(p->m, j->call.kind, j->call.op, status);
-	atc_histogram_observe(p->m->processing,
-	    (double)(atc_wall_us() - j->start_us) / 1e6);
+	call_free(udata);
 }
 
-static void
-job_free(struct job *j)
-{
-	if (j == NULL)
-		return;
-	atc_mq_msg_release(&j->msg);
-	map_call_cleanup(&j->call);
-	free(j->request_id);
-	free(j);
-}
-
-static void
-job_free_cb(void *udata, void *arg)
-{
-	job_free(udata);
-}
-
-static const char *
-job_uri(const struct job *j)
-{
-	if (j->call.uri != NULL)
-		return j->call.uri;
-	return j->msg.message_id != NULL ? j->msg.message_id : "unknown";
-}
-
-/* Acks j's delivery and frees j. */
-static int
-job_ack(struct pipeline *p, struct job *j, char *err, size_t errlen)
-{
-	int	rc;
-
-	rc = atc_mq_ack(p->cons, j->msg.tag, err, errlen);
-	job_free(j);
-	return rc;
-}
-
-static int
-job_park(struct pipeline *p, struct job *j, long status, const char *error,
-    const char *reason, char *err, size_t errlen)
-{
-	struct fate_info	fi;
-	char			qc[256], qe[256];
-
-	fi.routing_key = j->rk;
-	fi.attempts = j->attempts + (status != 0 || error != NULL ? 1 : 0);
-	fi.first_failure_at = j->first_failure[0] ? j->first_failure : NULL;
-	fi.status = status;
-	fi.error = error != NULL ? error : "";
-	fi.reason = reason;
-	if (fate_park(p->pub, &j->msg, &fi, err, errlen) == -1) {
-		job_free(j);
-		return -1;
-	}
-	job_done(p, j, "parked");
-	atc_metric_inc(p->m->parked);
-	atc_log_warn("record_parked", "uri=%s rev=%s routing_key=%s "
-	    "status=%ld attempts=%lld cause=%s error=%s", job_uri(j),
-	    j->call.rev ? j->call.rev : "-", j->rk, status, fi.attempts,
-	    atc_log_quote(qc, sizeof(qc), reason),
-	    atc_log_quote(qe, sizeof(qe), fi.error));
-	return job_ack(p, j, err, errlen);
-}
-
-static int
-job_retry(struct pipeline *p, struct job *j, const struct api_result *r,
-    char *err, size_t errlen)
-{
-	struct fate_info	fi;
-	char			reason[FATE_EXCERPT_LEN + 1], qe[256];
-	int			rung;
-
-	rung = outcome_pick_rung(j->attempts + 1, r->retry_after_s,
-	    atc_mq_ladder, atc_mq_nladder);
-	if (rung < 0) {
-		(void)snprintf(reason, sizeof(reason), "retries exhausted "
-		    "after %lld attempts: last status %ld", j->attempts + 1,
-		    r->status);
-		return job_park(p, j, r->status, r->error, reason, err,
-		    errlen);
-	}
-	fi.routing_key = j->rk;
-	fi.attempts = j->attempts + 1;
-	fi.first_failure_at = j->first_failure[0] ? j->first_failure : NULL;
-	fi.status = r->status;
-	fi.error = r->error;
-	fi.reason = NULL;
-	if (fate_retry(p->pub, &j->msg, &fi, rung, err, errlen) == -1) {
-		job_free(j);
-		return -1;
-	}
-	job_done(p, j, "retry");
-	atc_metric_inc(p->m->retries[rung < 8 ? rung : 7]);
-	atc_log_info("record_retry", "uri=%s rev=%s status=%ld attempts=%lld "
-	    "rung=%s retry_after_s=%ld cause=%s", job_uri(j),
-	    j->call.rev ? j->call.rev : "-", r->status, fi.attempts,
-	    atc_mq_ladder[rung].name, r->retry_after_s,
-	    atc_log_quote(qe, sizeof(qe), r->error));
-	return job_ack(p, j, err, errlen);
-}
-
-/* Decides the fate of a finished API call. -1 only on a RabbitMQ failure
- * (the session must restart; j is freed either way). */
-static int
-job_settle(struct pipeline *p, struct job *j, const struct api_result *r,
-    char *err, size_t errlen)
-{
-	char	reason[FATE_EXCERPT_LEN + 1];
-
-	atc_histogram_observe(p->m->api_request, (double)r->elapsed_ms / 1e3);
-	atc_metric_set(p->m->api_up, r->status != 0);
-	if (outcome_classify(r->status) != OUTCOME_OK)
-		ptelemetry_error(p->m, j->call.kind, j->call.op,
-		    error_class(r->status));
-	switch (outcome_classify(r->status)) {
-	case OUTCOME_OK:
-		job_done(p, j, "ok");
-		atc_log_debug("record_applied", "uri=%s rev=%s op=%s "
-		    "status=%ld ms=%llu", job_uri(j),
-		    j->call.rev ? j->call.rev : "-",
-		    j->call.op ? j->call.op : "-", r->status,
-		    (unsigned long long)r->elapsed_ms);
-		return job_ack(p, j, err, errlen);
-	case OUTCOME_RETRY:
-		return job_retry(p, j, r, err, errlen);
-	case OUTCOME_DROP:
-		break;
-	}
-	(void)snprintf(reason, sizeof(reason), "api rejected: http %ld",
-	    r->status);
-	return job_park(p, j, r->status, r->error, reason, err, errlen);
-}
-
-/* Takes ownership of a delivery: maps it and queues the call, or parks
- * an invalid message at once. -1 only on a RabbitMQ failure. */
+/* Takes ownership of a delivery: maps it and queues it, or parks an
+ * invalid message at once. -1 only on a RabbitMQ failure. */
 static int
 intake(struct pipeline *p, struct atc_mq_msg *m, char *err, size_t errlen)
 {
 	struct job	*j;
-	char		 reason[ATC_ERRLEN], rk[256];
+	char		 reason[ATC_ERRLEN];
 	struct atc_buf	 rid;
 
-	j = atc_xcalloc(1, sizeof(*j));
-	j->msg = *m;
-	memset(m, 0, sizeof(*m));
-	/* A message back from a retry queue carries the routing key of the
-	 * queue; the original one travels in x-routing-key. */
-	if (atc_mq_msg_header_str(&j->msg, "x-routing-key", rk,
-	    sizeof(rk)) == 0 && rk[0] != '\0')
-		(void)snprintf(j->rk, sizeof(j->rk), "%s", rk);
-	else
-		(void)snprintf(j->rk, sizeof(j->rk), "%s",
-		    j->msg.routing_key);
-	if (atc_mq_msg_header_int(&j->msg, "x-attempts", &j->attempts) == -1 ||
-	    j->attempts < 0)
-		j->attempts = 0;
-	if (atc_mq_msg_header_str(&j->msg, "x-first-failure-at",
-	    j->first_failure, sizeof(j->first_failure)) == -1)
-		j->first_failure[0] = '\0';
-
-	j->start_us = atc_wall_us();
+	j = job_new(m);
 	if (map_message(&j->call, j->msg.body, j->msg.len, reason,
 	    sizeof(reason)) == -1) {
 		ptelemetry_error(p->m, j->call.kind, j->call.op, "invalid");
-		return job_park(p, j, 0, NULL, reason, err, errlen);
+		return settle_park(&p->settle, j, 0, NULL, reason, err,
+		    errlen);
 	}
-
 	atc_buf_init(&rid, 128);
 	if (j->msg.message_id != NULL)
 		atc_buf_puts(&rid, j->msg.message_id);
 	else
 		atc_buf_appendf(&rid, "%s#%s", j->call.uri, j->call.rev);
 	j->request_id = atc_buf_release(&rid);
-	if (p->tail != NULL)
-		p->tail->next = j;
-	else
-		p->head = j;
-	p->tail = j;
-	p->npending++;
+	job_fifo_push(&p->pending, j);
 	return 0;
 }
 
+static bool
+window_open(const struct pipeline *p)
+{
+	return p->pending.n + p->nflight + p->settle.unconfirmed.n <
+	    (size_t)p->cfg->prefetch;
+}
+
 static int
-dispatch(struct pipeline *p, char *err, size_t errlen)
+settle_call(struct pipeline *p, struct call *c, const struct api_result *r,
+    char *err, size_t errlen)
+{
+	p->nflight -= c->njobs;
+	return call_settle(c, r, &p->pending, &p->settle, p->m, err, errlen);
+}
+
+/* Starts calls while slots are free. A batch leaves when it is full, the
+ * window is full, or its oldest job has lingered long enough; *wake_ms is
+ * set to when a lingering batch becomes due (0 = none lingers). */
+static int
+dispatch(struct pipeline *p, uint64_t *wake_ms, char *err, size_t errlen)
 {
 	struct api_request	 req;
-	struct job		*j;
-	char			 why[ATC_ERRLEN];
+	struct api_result	 r;
+	struct call		*c;
+	uint64_t		 due;
+	struct job		*head;
 
-	while (p->head != NULL &&
+	*wake_ms = 0;
+	while ((head = p->pending.head) != NULL &&
 	    api_client_inflight(p->api) < (size_t)p->cfg->concurrency) {
-		j = p->head;
-		if ((p->head = j->next) == NULL)
-			p->tail = NULL;
-		j->next = NULL;
-		p->npending--;
-		req.method = j->call.method == MAP_POST ? "POST" : "DELETE";
-		req.path = j->call.path;
-		req.body = j->call.body;
-		req.request_id = j->request_id;
-		req.udata = j;
-		if (api_client_start(p->api, &req, why, sizeof(why)) == -1) {
-			/* Local failure (no memory for a handle): treat it
-			 * like no answer, so the message retries. */
-			struct api_result r = { .udata = j, .status = 0,
-			    .retry_after_s = -1 };
-
-			(void)snprintf(r.error, sizeof(r.error), "%s", why);
-			if (job_settle(p, j, &r, err, errlen) == -1)
+		if (p->cfg->batch_size > 1 && !head->single &&
+		    p->pending.n < (size_t)p->cfg->batch_size &&
+		    window_open(p)) {
+			due = head->queued_ms +
+			    (uint64_t)p->cfg->batch_linger_ms;
+			if (atc_mono_ms() < due) {
+				*wake_ms = due;
+				break;
+			}
+		}
+		c = call_take(&p->pending, (size_t)p->cfg->batch_size);
+		p->nflight += c->njobs;
+		call_request(c, &req);
+		memset(&r, 0, sizeof(r));
+		if (api_client_start(p->api, &req, r.error,
+		    sizeof(r.error)) == -1) {
+			/* Local failure (no memory for a handle): as if no
+			 * answer came, so the messages retry. */
+			r.retry_after_s = -1;
+			if (settle_call(p, c, &r, err, errlen) == -1)
 				return -1;
 		}
 	}
@@ -309,22 +154,18 @@ session_open(struct pipeline *p, char *err, size_t errlen)
 	    "atcal-processor-publish", err, errlen);
 	if (p->pub == NULL || atc_mq_confirm_select(p->pub, err, errlen) == -1)
 		return -1;
+	settle_init(&p->settle, p->cons, p->pub, p->m);
 	return 0;
 }
 
 static void
 session_close(struct pipeline *p)
 {
-	struct job	*j;
-
 	/* Unacked deliveries return to the queue when the channel closes. */
-	api_client_abort_all(p->api, job_free_cb, NULL);
-	while ((j = p->head) != NULL) {
-		p->head = j->next;
-		job_free(j);
-	}
-	p->tail = NULL;
-	p->npending = 0;
+	api_client_abort_all(p->api, call_free_cb, NULL);
+	settle_abandon(&p->settle);
+	job_fifo_clear(&p->pending);
+	p->nflight = 0;
 	atc_mq_free(p->cons);
 	atc_mq_free(p->pub);
 	p->cons = p->pub = NULL;
@@ -354,6 +195,21 @@ check_dlq(struct pipeline *p)
 	atc_metric_set(p->m->dlq_depth, (double)n);
 }
 
+/* How long the loop may sleep: until a lingering batch is due, at most
+ * POLL_MS; 0 when a delivery is already buffered. */
+static int
+poll_timeout(const struct pipeline *p, bool want, uint64_t wake_ms)
+{
+	uint64_t	now = atc_mono_ms();
+
+	if (want && atc_mq_consume_buffered(p->cons))
+		return 0;
+	if (wake_ms != 0)
+		return wake_ms <= now ? 0 : wake_ms - now < POLL_MS ?
+		    (int)(wake_ms - now) : POLL_MS;
+	return POLL_MS;
+}
+
 /* One connected session. Returns 0 after a clean stop, -1 with err when
  * RabbitMQ failed (the caller reconnects). */
 static int
@@ -362,17 +218,19 @@ session_run(struct pipeline *p, bool *connected, char *err, size_t errlen)
 	struct atc_mq_msg	 m;
 	struct api_result	 r;
 	uint64_t		 drain_deadline = 0, last_service = 0, now;
-	uint64_t		 acked;
+	uint64_t		 acked, wake_ms = 0;
 	bool			 draining = false, nacked, want;
-	int			 rc, timeout;
+	int			 rc;
 
 	*connected = false;
 	if (session_open(p, err, errlen) == -1)
 		return -1;
 	*connected = true;
 	atc_metric_set(p->m->queue_connected, 1);
-	atc_log_info("mq_connected", "queue=%s prefetch=%lld concurrency=%lld",
-	    ATC_MQ_QUEUE, p->cfg->prefetch, p->cfg->concurrency);
+	atc_log_info("mq_connected", "queue=%s prefetch=%lld concurrency=%lld "
+	    "batch_size=%lld batch_linger_ms=%lld", ATC_MQ_QUEUE,
+	    p->cfg->prefetch, p->cfg->concurrency, p->cfg->batch_size,
+	    p->cfg->batch_linger_ms);
 	for (;;) {
 		now = atc_mono_ms();
 		if (*p->stop && !draining) {
@@ -381,14 +239,14 @@ session_run(struct pipeline *p, bool *connected, char *err, size_t errlen)
 			    1000 < DRAIN_MAX_MS ? p->cfg->api_timeout_ms + 1000 :
 			    DRAIN_MAX_MS);
 			atc_log_info("shutdown_draining", "inflight=%zu "
-			    "pending=%zu", api_client_inflight(p->api),
-			    p->npending);
+			    "messages_inflight=%zu pending=%zu",
+			    api_client_inflight(p->api), p->nflight,
+			    p->pending.n);
 		}
 		if (draining && (api_client_inflight(p->api) == 0 ||
 		    now >= drain_deadline))
 			break;
-		want = !draining && p->npending + api_client_inflight(p->api) <
-		    (size_t)p->cfg->prefetch;
+		want = !draining && window_open(p);
 		while (want) {
 			rc = atc_mq_consume_next(p->cons, 0, &m, err, errlen);
 			if (rc == -1)
@@ -397,22 +255,27 @@ session_run(struct pipeline *p, bool *connected, char *err, size_t errlen)
 				break;
 			if (intake(p, &m, err, errlen) == -1)
 				return -1;
-			want = p->npending + api_client_inflight(p->api) <
-			    (size_t)p->cfg->prefetch;
+			want = window_open(p);
 		}
-		if (!draining && dispatch(p, err, errlen) == -1)
+		wake_ms = 0;
+		if (!draining && dispatch(p, &wake_ms, err, errlen) == -1)
 			return -1;
-		timeout = want && atc_mq_consume_buffered(p->cons) ? 0 :
-		    POLL_MS;
+		if (settle_flush(&p->settle, err, errlen) == -1)
+			return -1;
 		if (api_client_poll(p->api, want ? atc_mq_fd(p->cons) : -1,
-		    timeout, err, errlen) == -1)
+		    poll_timeout(p, want, wake_ms), err, errlen) == -1)
 			return -1;
-		while (api_client_next(p->api, &r) == 1)
-			if (job_settle(p, r.udata, &r, err, errlen) == -1)
+		while (api_client_next(p->api, &r) == 1) {
+			rc = settle_call(p, r.udata, &r, err, errlen);
+			free(r.body);
+			if (rc == -1)
 				return -1;
+		}
+		if (settle_flush(&p->settle, err, errlen) == -1)
+			return -1;
 		atc_metric_set(p->m->inflight,
 		    (double)api_client_inflight(p->api));
-		atc_metric_set(p->m->pending, (double)p->npending);
+		atc_metric_set(p->m->pending, (double)p->pending.n);
 		check_dlq(p);
 		/* Keep the idle publishing connection's heartbeats going. */
 		if (atc_mono_ms() - last_service >= 1000) {
@@ -423,8 +286,8 @@ session_run(struct pipeline *p, bool *connected, char *err, size_t errlen)
 		}
 	}
 	if (api_client_inflight(p->api) > 0)
-		atc_log_warn("shutdown_abandoned", "inflight=%zu cause=%s",
-		    api_client_inflight(p->api),
+		atc_log_warn("shutdown_abandoned", "inflight=%zu messages=%zu "
+		    "cause=%s", api_client_inflight(p->api), p->nflight,
 		    "\"drain deadline passed; messages stay unacked and are "
 		    "redelivered\"");
 	return 0;
@@ -456,6 +319,11 @@ pipeline_run(const struct settings *cfg, struct processor_metrics *m,
 	    cfg->api_timeout_ms, (int)cfg->concurrency, err, errlen);
 	if (p.api == NULL)
 		return -1;
+	if (cfg->api_ca_file != NULL && api_client_set_ca_file(p.api,
+	    cfg->api_ca_file, err, errlen) == -1) {
+		api_client_free(p.api);
+		return -1;
+	}
 	while (!*stop) {
 		why[0] = '\0';
 		rc = session_run(&p, &connected, why, sizeof(why));

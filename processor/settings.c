@@ -3,7 +3,10 @@
  * The processor's settings table (one row per environment variable, parsed
  * by shared/config.c). Bounds live here: PREFETCH must cover CONCURRENCY,
  * which shared/config.c cannot know, so that cross-check is done after the
- * table is loaded.
+ * table is loaded. BATCH_SIZE's upper bound is the API's (500 operations).
+ * Defaults suit batching: a few batch calls in flight keep the API's
+ * workers busy without queueing calls past their timeout, and a window of
+ * two full batches keeps the process under 16 MB.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -45,15 +48,21 @@ static const struct atc_config_item items[] = {
 	{ "TENANT_ID", "default", ATC_CONFIG_STR,
 	    offsetof(struct settings, tenant_id), 0, 0, false, false, NULL,
 	    "x-tenant-id sent with every call" },
-	{ "PROCESSOR_PREFETCH", "200", ATC_CONFIG_INT,
+	{ "PROCESSOR_PREFETCH", "400", ATC_CONFIG_INT,
 	    offsetof(struct settings, prefetch), 1, 65535, false, false, NULL,
 	    "messages delivered and unacked at once" },
-	{ "PROCESSOR_CONCURRENCY", "16", ATC_CONFIG_INT,
+	{ "PROCESSOR_CONCURRENCY", "4", ATC_CONFIG_INT,
 	    offsetof(struct settings, concurrency), 1, 1024, false, false,
-	    NULL, "API calls in flight at once" },
+	    NULL, "API calls (batches) in flight at once" },
 	{ "API_TIMEOUT_MS", "10s", ATC_CONFIG_MS,
 	    offsetof(struct settings, api_timeout_ms), 100, 300000, false,
 	    false, NULL, "timeout of one API call" },
+	{ "PROCESSOR_BATCH_SIZE", "200", ATC_CONFIG_INT,
+	    offsetof(struct settings, batch_size), 1, 500, false, false, NULL,
+	    "messages per /api/integration/batch call (1 = one call each)" },
+	{ "PROCESSOR_BATCH_LINGER_MS", "5ms", ATC_CONFIG_MS,
+	    offsetof(struct settings, batch_linger_ms), 0, 10000, false, false,
+	    NULL, "how long a message waits for a fuller batch" },
 	{ "LOG_LEVEL", "info", ATC_CONFIG_STR,
 	    offsetof(struct settings, log_level), 0, 0, false, false,
 	    check_level, "err|warn|info|debug" },
@@ -63,6 +72,9 @@ static const struct atc_config_item items[] = {
 	{ "METRICS_TOKEN", NULL, ATC_CONFIG_STR,
 	    offsetof(struct settings, metrics_token), 0, 0, false, true, NULL,
 	    "bearer token required by /metrics (optional)" },
+	{ "API_CA_FILE", NULL, ATC_CONFIG_STR,
+	    offsetof(struct settings, api_ca_file), 0, 0, false, false, NULL,
+	    "PEM CA bundle trusted for an https API_URL (unset: system)" },
 };
 
 /* What `processor dlq` needs: the broker, not the API. */
@@ -107,6 +119,7 @@ settings_cleanup(struct settings *s)
 	free(s->log_level);
 	free(s->metrics_listen);
 	free(s->metrics_token);
+	free(s->api_ca_file);
 	memset(s, 0, sizeof(*s));
 }
 

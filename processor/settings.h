@@ -17,8 +17,13 @@ struct settings {
 	long long	 prefetch;		/* messages unacked at once */
 	long long	 concurrency;		/* API calls in flight */
 	long long	 api_timeout_ms;	/* per API call */
+	long long	 batch_size;		/* messages per batch call; 1 =
+						 * one call per message */
+	long long	 batch_linger_ms;	/* wait for a fuller batch */
 	char		*metrics_listen;	/* host:port of /metrics, or "off" */
 	char		*metrics_token;		/* secret; NULL = no auth */
+	char		*api_ca_file;		/* PEM CAs trusted for https
+						 * API_URL; NULL = system */
 };
 
 /* Fills s (zeroed by the caller) from the environment; every problem is

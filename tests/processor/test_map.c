@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "buf.h"
 #include "map.h"
 
 #define MAXCHECKS	24
@@ -551,6 +552,109 @@ test_map_body_limit(void **state)
 	free(big);
 }
 
+/* Maps input and returns its batch item, parsed. */
+static json_t *
+batch_item_of(const char *input)
+{
+	struct map_call	 c;
+	struct atc_buf	 b;
+	json_error_t	 jerr;
+	json_t		*item;
+	char		 reason[256];
+
+	assert_int_equal(map_message(&c, input, strlen(input), reason,
+	    sizeof(reason)), 0);
+	atc_buf_init(&b, 0);
+	assert_int_equal(map_batch_item(&b, &c), 0);
+	item = json_loadb((const char *)b.data, b.len, 0, &jerr);
+	if (item == NULL)
+		fail_msg("batch item is not JSON: %s", jerr.text);
+	atc_buf_cleanup(&b);
+	map_call_cleanup(&c);
+	return item;
+}
+
+static void
+test_map_batch_item_upsert_carries_the_single_body(void **state)
+{
+	const char	*in = EVREC("create", "{\"name\":\"N\","
+			    "\"createdAt\":\"2026-07-01T10:00:00Z\"}");
+	struct map_call	 c;
+	json_t		*item, *single;
+	char		 reason[256];
+
+	item = batch_item_of(in);
+	assert_string_equal(json_string_value(json_object_get(item, "op")),
+	    "event.upsert");
+	assert_int_equal(map_message(&c, in, strlen(in), reason,
+	    sizeof(reason)), 0);
+	single = json_loads(c.body, 0, NULL);
+	assert_non_null(single);
+	/* The same DTO alone or in a batch. */
+	assert_true(json_equal(json_object_get(item, "body"), single));
+	assert_int_equal(json_object_size(item), 2);
+	json_decref(single);
+	json_decref(item);
+	map_call_cleanup(&c);
+
+	item = batch_item_of(RSREC("update", "{\"subject\":{\"uri\":\""
+	    URI_EV "\"},\"status\":\"community.lexicon.calendar.rsvp"
+	    "#interested\"}"));
+	assert_string_equal(json_string_value(json_object_get(item, "op")),
+	    "rsvp.upsert");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    item, "body"), "sourceId")), URI_RS);
+	json_decref(item);
+}
+
+static void
+test_map_batch_item_delete_names_uri_and_rev(void **state)
+{
+	json_t	*item;
+
+	item = batch_item_of(ENV("community.lexicon.calendar.rsvp",
+	    "3mptbyplj5d2b", "delete", ""));
+	assert_string_equal(json_string_value(json_object_get(item, "op")),
+	    "rsvp.delete");
+	assert_string_equal(json_string_value(json_object_get(item,
+	    "sourceId")), URI_RS);
+	assert_string_equal(json_string_value(json_object_get(item,
+	    "sourceType")), "bluesky");
+	assert_string_equal(json_string_value(json_object_get(item, "rev")),
+	    "3mptbypluud2a");
+	assert_null(json_object_get(item, "body"));
+	json_decref(item);
+
+	item = batch_item_of(ENV("community.lexicon.calendar.event",
+	    "a:b~c", "delete", ""));
+	assert_string_equal(json_string_value(json_object_get(item, "op")),
+	    "event.delete");
+	assert_string_equal(json_string_value(json_object_get(item,
+	    "sourceId")), "at://" DID "/community.lexicon.calendar.event/"
+	    "a:b~c");
+	json_decref(item);
+}
+
+static void
+test_map_batch_item_refuses_unmapped_call(void **state)
+{
+	struct map_call	 c;
+	struct atc_buf	 b;
+	char		 reason[256];
+	const char	*in = EVREC("create", "{\"createdAt\":\"2026\"}");
+
+	assert_int_equal(map_message(&c, in, strlen(in), reason,
+	    sizeof(reason)), -1);
+	atc_buf_init(&b, 0);
+	atc_buf_puts(&b, "x");
+	assert_int_equal(map_batch_item(&b, &c), -1);
+	assert_int_equal(b.len, 1);
+	map_call_cleanup(&c);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(map_batch_item(&b, &c), -1);
+	atc_buf_cleanup(&b);
+}
+
 int
 main(void)
 {
@@ -569,6 +673,10 @@ main(void)
 		cmocka_unit_test(test_map_bad_envelopes_dropped),
 		cmocka_unit_test(test_map_uri_known_when_record_invalid),
 		cmocka_unit_test(test_map_body_limit),
+		cmocka_unit_test(
+		    test_map_batch_item_upsert_carries_the_single_body),
+		cmocka_unit_test(test_map_batch_item_delete_names_uri_and_rev),
+		cmocka_unit_test(test_map_batch_item_refuses_unmapped_call),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
