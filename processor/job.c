@@ -115,3 +115,13 @@ job_fifo_clear(struct job_fifo *q)
 	while ((j = job_fifo_pop(q)) != NULL)
 		job_free(j);
 }
+
+const char *
+job_request_id(const struct job *j)
+{
+	if (j->request_id != NULL)
+		return j->request_id;
+	if (j->msg.message_id != NULL)
+		return j->msg.message_id;
+	return "-";
+}

@@ -65,4 +65,8 @@ const char	*job_uri(const struct job *j);
 /* The record's rev, or "-" (borrowed). */
 const char	*job_rev(const struct job *j);
 
+/* The id that follows the record through the services (the AMQP message
+ * id, else uri#rev); "-" when unknown. Borrowed from j. */
+const char	*job_request_id(const struct job *j);
+
 #endif

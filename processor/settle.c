@@ -44,8 +44,9 @@ settle_ok(struct settle *s, struct job *j, long status, uint64_t elapsed_ms,
 
 	count_done(s, j, "ok");
 	atc_log_debug("record_applied", "uri=%s rev=%s op=%s status=%ld "
-	    "ms=%llu", job_uri(j), job_rev(j), j->call.op ? j->call.op : "-",
-	    status, (unsigned long long)elapsed_ms);
+	    "ms=%llu request_id=%s", job_uri(j), job_rev(j),
+	    j->call.op ? j->call.op : "-", status,
+	    (unsigned long long)elapsed_ms, job_request_id(j));
 	rc = atc_mq_ack(s->cons, j->msg.tag, err, errlen);
 	job_free(j);
 	return rc;
@@ -160,18 +161,20 @@ finish(struct settle *s, struct job *j, char *err, size_t errlen)
 		count_done(s, j, "parked");
 		atc_metric_inc(s->m->parked);
 		atc_log_warn("record_parked", "uri=%s rev=%s routing_key=%s "
-		    "status=%ld attempts=%lld cause=%s error=%s", job_uri(j),
-		    job_rev(j), j->rk, j->fate_status, j->fate_attempts,
-		    atc_log_quote(qc, sizeof(qc), j->fate_reason), qe);
+		    "status=%ld attempts=%lld cause=%s error=%s request_id=%s",
+		    job_uri(j), job_rev(j), j->rk, j->fate_status,
+		    j->fate_attempts,
+		    atc_log_quote(qc, sizeof(qc), j->fate_reason), qe,
+		    job_request_id(j));
 	} else {
 		count_done(s, j, "retry");
 		atc_metric_inc(s->m->retries[j->fate_rung < 8 ?
 		    j->fate_rung : 7]);
 		atc_log_info("record_retry", "uri=%s rev=%s status=%ld "
-		    "attempts=%lld rung=%s retry_after_s=%ld cause=%s",
-		    job_uri(j), job_rev(j), j->fate_status, j->fate_attempts,
-		    atc_mq_ladder[j->fate_rung].name, j->fate_retry_after_s,
-		    qe);
+		    "attempts=%lld rung=%s retry_after_s=%ld cause=%s "
+		    "request_id=%s", job_uri(j), job_rev(j), j->fate_status,
+		    j->fate_attempts, atc_mq_ladder[j->fate_rung].name,
+		    j->fate_retry_after_s, qe, job_request_id(j));
 	}
 	rc = atc_mq_ack(s->cons, j->msg.tag, err, errlen);
 	job_free(j);
