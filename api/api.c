@@ -26,11 +26,14 @@
 #include "db.h"
 #include "faults.h"
 #include "input.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "migrate.h"
 #include "ratelimit.h"
 #include "store.h"
+#include "store_read.h"
 #include "telemetry.h"
+#include "tls.h"
 #include "util.h"
 
 #define CONF_MAX	8192
@@ -106,6 +109,9 @@ static const struct atc_config_item config_items[] = {
 	{ "ATCAL_TEST_FAULTS_FILE", NULL, ATC_CONFIG_STR,
 	    offsetof(struct api_config, test_faults_file), 0, 0, false, false,
 	    NULL, "TEST ONLY: file holding the fault spec, read each second" },
+	{ "API_HIDE_LABELS", NULL, ATC_CONFIG_STR,
+	    offsetof(struct api_config, hide_labels), 0, 0, false, false,
+	    NULL, "label values hiding a subject besides !hide,!takedown" },
 	{ "LOG_LEVEL", "info", ATC_CONFIG_STR,
 	    offsetof(struct api_config, log_level), 0, 0, false, false, NULL,
 	    "err|warn|info|debug" },
@@ -115,6 +121,15 @@ static const struct atc_config_item config_items[] = {
 	{ "API_BODY_MAX", "1048576", ATC_CONFIG_INT,
 	    offsetof(struct api_config, body_max), 1024, 16 * 1024 * 1024,
 	    false, false, NULL, "largest accepted request body, bytes" },
+	{ "API_TLS_CERT", NULL, ATC_CONFIG_STR,
+	    offsetof(struct api_config, tls_cert), 0, 0, false, false, NULL,
+	    "PEM certificate chain; with API_TLS_KEY serves HTTPS" },
+	{ "API_TLS_KEY", NULL, ATC_CONFIG_STR,
+	    offsetof(struct api_config, tls_key), 0, 0, false, false, NULL,
+	    "PEM private key of API_TLS_CERT" },
+	{ "API_TLS_DHPARAM", NULL, ATC_CONFIG_STR,
+	    offsetof(struct api_config, tls_dhparam), 0, 0, false, false,
+	    NULL, "PEM DH parameters (unset: RFC 7919 ffdhe2048)" },
 };
 
 const struct api_config *
@@ -240,6 +255,8 @@ load_config(void)
 		problems++;
 	}
 	if (problems == 0)
+		problems += api_tls_load(&cfg, &errs);
+	if (problems == 0)
 		problems += load_security(&errs);
 	if (problems > 0) {
 		fprintf(stderr, "%s", atc_buf_cstr(&errs));
@@ -280,19 +297,27 @@ migrate_now(void)
 static void
 render_kore_conf(void)
 {
-	char	host[256];
+	char	host[256], tls_dom[2048], tls_glob[1100];
 	int	port, n;
 
 	if (atc_config_split_hostport(cfg.listen, host, sizeof(host),
 	    &port) == -1)
 		atc_fatal("config_invalid", "cause=\"bad API_LISTEN\"");
+	if (api_tls_render(&cfg, tls_dom, sizeof(tls_dom), tls_glob,
+	    sizeof(tls_glob)) == -1)
+		atc_fatal("config_invalid", "cause=\"TLS paths too long\"");
 	/* Kore's own limit sits above ours so oversized bodies up to twice
 	 * the limit still get our JSON 413; beyond that Kore answers. */
 	n = snprintf((char *)asset_builtin_kore_conf,
 	    sizeof(asset_builtin_kore_conf),
-	    "server atcal {\n\tbind %s %d\n\ttls no\n}\n"
+	    "server atcal {\n\tbind %s %d\n\ttls %s\n}\n"
+	    "%s"
 	    "workers %lld\n"
 	    "worker_max_connections 1024\n"
+	    /* Idle keep-alive connections close before the header timeout,
+	     * so a client never reads an unprompted 408 as its answer. */
+	    "http_keepalive_time 8\n"
+	    "http_header_timeout 10\n"
 	    "http_body_max %lld\n"
 	    "http_header_max %d\n"
 	    "http_hsts_enable 0\n"
@@ -300,6 +325,7 @@ render_kore_conf(void)
 	    "pidfile /tmp/atcal-api.%d.pid\n"
 	    "domain * {\n"
 	    "\tattach atcal\n"
+	    "%s"
 	    "\troute /health/liveness api_health_liveness\n"
 	    "\troute /health/readiness api_health_readiness\n"
 	    "\troute /metrics api_metrics\n"
@@ -309,6 +335,10 @@ render_kore_conf(void)
 	    "\troute /api/integration/rsvps api_rsvps\n"
 	    "\troute /api/events/by-source api_events_by_source\n"
 	    "\troute /api/integration/batch api_batch\n"
+	    "\troute /api/integration/identity api_identity\n"
+	    "\troute /api/integration/account api_account\n"
+	    "\troute /api/integration/profile api_profile\n"
+	    "\troute /api/integration/labels api_labels\n"
 	    "\troute /api/integration/shadow-accounts/claim "
 	    "api_shadow_claim\n"
 	    "\troute /api/shadow-accounts api_shadow_accounts\n"
@@ -319,8 +349,9 @@ render_kore_conf(void)
 	    "\troute ^/api/users/[^/]+$ api_user_by_did\n"
 	    "\troute ^/.*$ api_not_found\n"
 	    "}\n",
-	    host, port, cfg.workers, cfg.body_max * 2, API_KORE_HEADER_BUF,
-	    (int)getpid());
+	    host, port, api_tls_enabled(&cfg) ? "yes" : "no", tls_glob,
+	    cfg.workers, cfg.body_max * 2, API_KORE_HEADER_BUF,
+	    (int)getpid(), tls_dom);
 	if (n < 0 || (size_t)n >= sizeof(asset_builtin_kore_conf))
 		atc_fatal("config_invalid", "cause=\"kore config too long\"");
 	asset_len_builtin_kore_conf = (u_int32_t)n;
@@ -330,7 +361,7 @@ void
 kore_parent_configure(int argc, char *argv[])
 {
 	const char	*mode = argc > 1 ? argv[1] : NULL;
-	char		 err[ATC_ERRLEN], q[ATC_ERRLEN + 8];
+	char		 err[ATC_ERRLEN], q[ATC_ERRLEN + 8], *hide;
 
 	/* Kore prints its own lines to stdout: line-buffer them so forked
 	 * workers never inherit (and repeat) unflushed output. */
@@ -355,8 +386,16 @@ kore_parent_configure(int argc, char *argv[])
 		atc_fatal("config_invalid", "detail=%s",
 		    atc_log_quote(q, sizeof(q), err));
 	api_store_dedup_hook(telemetry_dedup);
+	if ((hide = lifecycle_hide_values(cfg.hide_labels, err,
+	    sizeof(err))) == NULL)
+		atc_fatal("config_invalid", "setting=API_HIDE_LABELS detail=%s",
+		    atc_log_quote(q, sizeof(q), err));
+	api_store_read_hide(hide);
+	free(hide);
 	log_keys();
 	render_kore_conf();
+	atc_log_info("listen", "addr=%s tls=%s", cfg.listen,
+	    api_tls_enabled(&cfg) ? "yes" : "no");
 	kore_foreground = 1;
 	skip_chroot = 1;
 	skip_runas = 1;
@@ -380,6 +419,7 @@ kore_worker_configure(void)
 {
 	worker_db = atc_db_new(cfg.database_url);
 	worker_migrated = 0;
+	api_tls_worker_init();
 }
 
 void

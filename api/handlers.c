@@ -360,6 +360,17 @@ api_batch(struct http_request *req)
 	}
 	guard_applied(&c, ops, dbres, t0_ms);
 	batch_merge(&c, results, dbres);
+	{
+		json_t	*r;
+		size_t	 i;
+
+		/* Items whose event is not known yet are retried by the
+		 * client: say when, as a single write would. */
+		json_array_foreach(results, i, r)
+			if (json_integer_value(json_object_get(r,
+			    "status")) == 424)
+				c.retry_after = true;
+	}
 	call_ok(&c, 200, json_pack("{s:b, s:O}", "success", 1, "results",
 	    results));
 out:
