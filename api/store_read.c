@@ -33,34 +33,49 @@
     "  'did', u.did, 'handle', u.handle, 'slug', u.slug," \
     "  'isShadowAccount', u.is_shadow) END"
 
+/* Visibility (issues 6 and 7): an event or RSVP shows only while its
+ * author's account is active and neither it nor its author carries a live
+ * hiding label; h is the parameter holding the hide values (JSON array). */
+#define EVENT_VISIBLE(h) \
+    " AND coalesce(u.account_active, true)" \
+    " AND NOT atcal_label_hidden(e.tenant_id, e.source_id, " h "::jsonb)" \
+    " AND NOT atcal_label_hidden(e.tenant_id, e.author_did, " h "::jsonb)"
+#define RSVP_VISIBLE(h) \
+    " AND NOT EXISTS (SELECT 1 FROM users vu WHERE vu.id = a.user_id" \
+    "  AND (NOT coalesce(vu.account_active, true)" \
+    "  OR atcal_label_hidden(vu.tenant_id, vu.did, " h "::jsonb)))" \
+    " AND NOT atcal_label_hidden(a.tenant_id, a.source_id, " h "::jsonb)"
+
 #define ATTENDEE_DOC \
     "jsonb_build_object('did', au.did, 'handle', au.handle," \
     " 'status', a.status, 'attendeeStatus', a.attendee_status," \
     " 'sourceId', a.source_id, 'isShadowAccount', au.is_shadow)"
 
-#define EVENT_ATTENDEES \
+#define EVENT_ATTENDEES(h) \
     " 'attendees', coalesce((SELECT jsonb_agg(" ATTENDEE_DOC " ORDER BY a.id)"\
     "  FROM attendees a LEFT JOIN users au ON au.id = a.user_id" \
     "  WHERE a.tenant_id = e.tenant_id AND a.event_id = e.id" \
-    "  AND a.deleted_at IS NULL), '[]'::jsonb)"
+    "  AND a.deleted_at IS NULL" RSVP_VISIBLE(h) "), '[]'::jsonb)"
 
 static const char sql_by_source[] =
-    "SELECT jsonb_build_object(" EVENT_FIELDS "," EVENT_ATTENDEES ")::text "
+    "SELECT jsonb_build_object(" EVENT_FIELDS "," EVENT_ATTENDEES("$4")
+    ")::text "
     "FROM events e LEFT JOIN users u ON u.id = e.creator_id "
     "WHERE e.tenant_id = $1 AND e.source_type = $2 AND e.source_id = $3"
-    " AND e.deleted_at IS NULL";
+    " AND e.deleted_at IS NULL" EVENT_VISIBLE("$4");
 
 static const char sql_by_slug[] =
-    "SELECT jsonb_build_object(" EVENT_FIELDS "," EVENT_ATTENDEES ")::text "
+    "SELECT jsonb_build_object(" EVENT_FIELDS "," EVENT_ATTENDEES("$3")
+    ")::text "
     "FROM events e LEFT JOIN users u ON u.id = e.creator_id "
     "WHERE e.tenant_id = $1 AND e.slug = $2 AND e.deleted_at IS NULL"
-    " AND e.visibility = 'public'";
+    " AND e.visibility = 'public'" EVENT_VISIBLE("$3");
 
 static const char sql_list[] =
     "SELECT jsonb_build_object(" EVENT_FIELDS ","
     " 'attendeesCount', (SELECT count(*) FROM attendees a"
     "  WHERE a.tenant_id = e.tenant_id AND a.event_id = e.id"
-    "  AND a.deleted_at IS NULL))::text,"
+    "  AND a.deleted_at IS NULL" RSVP_VISIBLE("$11") "))::text,"
     " ((extract(epoch FROM e.start_date) * 1000000)::bigint)::text"
     "  || '.' || e.id "
     "FROM events e LEFT JOIN users u ON u.id = e.creator_id "
@@ -75,7 +90,7 @@ static const char sql_list[] =
     "  coalesce(e.description, '')), lower($7)) > 0)"
     " AND ($8::bigint IS NULL OR (e.start_date, e.id) >"
     "  (to_timestamp(0) + $8::bigint * interval '1 microsecond',"
-    "  $9::bigint)) "
+    "  $9::bigint))" EVENT_VISIBLE("$11") " "
     "ORDER BY e.start_date, e.id LIMIT $10::int + 1";
 
 static const char sql_attendees[] =
@@ -83,28 +98,59 @@ static const char sql_attendees[] =
     " coalesce((SELECT jsonb_agg(" ATTENDEE_DOC " ORDER BY a.id)"
     "  FROM attendees a LEFT JOIN users au ON au.id = a.user_id"
     "  WHERE a.tenant_id = e.tenant_id AND a.event_id = e.id"
-    "  AND a.deleted_at IS NULL), '[]'::jsonb))::text "
-    "FROM events e WHERE e.tenant_id = $1 AND e.slug = $2"
-    " AND e.deleted_at IS NULL AND e.visibility = 'public'";
+    "  AND a.deleted_at IS NULL" RSVP_VISIBLE("$3") "), '[]'::jsonb))::text "
+    "FROM events e LEFT JOIN users u ON u.id = e.creator_id "
+    "WHERE e.tenant_id = $1 AND e.slug = $2"
+    " AND e.deleted_at IS NULL AND e.visibility = 'public'"
+    EVENT_VISIBLE("$3");
 
 static const char sql_user[] =
     "SELECT jsonb_build_object('did', u.did, 'handle', u.handle,"
-    " 'slug', u.slug, 'displayName', coalesce(u.first_name, u.handle,"
-    " u.did), 'provider', u.provider, 'isShadowAccount', u.is_shadow,"
+    " 'slug', u.slug, 'displayName', coalesce(u.profile_display_name,"
+    " u.first_name, u.handle, u.did), 'provider', u.provider,"
+    " 'isShadowAccount', u.is_shadow,"
     " 'accountStatus', CASE WHEN u.is_shadow THEN 'shadow'"
     "  WHEN u.claimed_at IS NOT NULL THEN 'claimed' ELSE 'active' END,"
+    " 'atproto', jsonb_build_object('status', coalesce(u.account_status,"
+    "  'active'), 'active', coalesce(u.account_active, true),"
+    "  'statusUpdatedAt', " ISO_UTC("u.account_status_updated_at") ","
+    "  'pds', u.pds, 'lastSeenAt', " ISO_UTC("u.last_seen_at") "),"
+    " 'profile', CASE WHEN u.profile_rev IS NULL THEN NULL"
+    "  ELSE jsonb_build_object('deleted', u.profile_deleted_at IS NOT NULL,"
+    "  'displayName', u.profile_display_name,"
+    "  'description', u.profile_description,"
+    "  'avatarCid', u.profile_avatar_cid, 'avatarUrl',"
+    "  atcal_blob_url(u.pds, u.did, u.profile_avatar_cid),"
+    "  'bannerCid', u.profile_banner_cid, 'bannerUrl',"
+    "  atcal_blob_url(u.pds, u.did, u.profile_banner_cid),"
+    "  'rev', u.profile_rev) END,"
     " 'createdAt', " ISO_UTC("u.created_at") ","
-    " 'eventsCount', (SELECT count(*) FROM events e WHERE e.creator_id ="
-    "  u.id AND e.deleted_at IS NULL AND e.visibility = 'public'))::text "
-    "FROM users u WHERE u.tenant_id = $1 AND u.did = $2 "
+    " 'eventsCount', CASE WHEN coalesce(u.account_active, true) THEN"
+    "  (SELECT count(*) FROM events e WHERE e.creator_id = u.id"
+    "  AND e.deleted_at IS NULL AND e.visibility = 'public'"
+    "  AND NOT atcal_label_hidden(e.tenant_id, e.source_id, $3::jsonb))"
+    "  ELSE 0 END)::text "
+    "FROM users u WHERE u.tenant_id = $1 AND u.did = $2"
+    " AND NOT atcal_label_hidden(u.tenant_id, u.did, $3::jsonb) "
     "ORDER BY u.is_shadow, u.id LIMIT 1";
 
 static const char sql_shadows[] =
     "SELECT jsonb_build_object('did', u.did, 'handle', u.handle,"
     " 'slug', u.slug, 'displayName', coalesce(u.first_name, u.did),"
     " 'createdAt', " ISO_UTC("u.created_at") ")::text, u.id::text "
-    "FROM users u WHERE u.tenant_id = $1 AND u.is_shadow AND u.id > $2 "
+    "FROM users u WHERE u.tenant_id = $1 AND u.is_shadow AND u.id > $2"
+    " AND NOT atcal_label_hidden(u.tenant_id, u.did, $4::jsonb) "
     "ORDER BY u.id LIMIT $3::int + 1";
+
+/* Label values that hide a subject, as a JSON array (process-wide, set
+ * once before the workers serve; see api_store_read_hide()). */
+static const char	*hide_vals = "[\"!hide\",\"!takedown\"]";
+
+void
+api_store_read_hide(const char *vals_json)
+{
+	hide_vals = atc_xstrdup(vals_json);
+}
 
 /* First column of the first row as a new string, or NULL. */
 static int
@@ -164,25 +210,25 @@ api_store_event_by_source(struct atc_db *db, const char *tenant,
     const char *source_type, const char *source_id, char **out, char *err,
     size_t errlen)
 {
-	const char	*p[3] = { tenant, source_type, source_id };
+	const char	*p[4] = { tenant, source_type, source_id, hide_vals };
 
-	return read_doc(db, sql_by_source, 3, p, out, err, errlen);
+	return read_doc(db, sql_by_source, 4, p, out, err, errlen);
 }
 
 int
 api_store_event_by_slug(struct atc_db *db, const char *tenant,
     const char *slug, char **out, char *err, size_t errlen)
 {
-	const char	*p[2] = { tenant, slug };
+	const char	*p[3] = { tenant, slug, hide_vals };
 
-	return read_doc(db, sql_by_slug, 2, p, out, err, errlen);
+	return read_doc(db, sql_by_slug, 3, p, out, err, errlen);
 }
 
 int
 api_store_events_list(struct atc_db *db, const char *tenant,
     const struct api_event_query *q, char **out, char *err, size_t errlen)
 {
-	const char	*p[10];
+	const char	*p[11];
 	char		 us[24], id[24], lim[16];
 
 	(void)snprintf(us, sizeof(us), "%lld", q->after_us);
@@ -198,7 +244,8 @@ api_store_events_list(struct atc_db *db, const char *tenant,
 	p[7] = q->has_cursor ? us : NULL;
 	p[8] = q->has_cursor ? id : NULL;
 	p[9] = lim;
-	return read_page(db, sql_list, 10, p, q->limit, "events", out, err,
+	p[10] = hide_vals;
+	return read_page(db, sql_list, 11, p, q->limit, "events", out, err,
 	    errlen);
 }
 
@@ -206,25 +253,25 @@ int
 api_store_attendees(struct atc_db *db, const char *tenant, const char *slug,
     char **out, char *err, size_t errlen)
 {
-	const char	*p[2] = { tenant, slug };
+	const char	*p[3] = { tenant, slug, hide_vals };
 
-	return read_doc(db, sql_attendees, 2, p, out, err, errlen);
+	return read_doc(db, sql_attendees, 3, p, out, err, errlen);
 }
 
 int
 api_store_user(struct atc_db *db, const char *tenant, const char *did,
     char **out, char *err, size_t errlen)
 {
-	const char	*p[2] = { tenant, did };
+	const char	*p[3] = { tenant, did, hide_vals };
 
-	return read_doc(db, sql_user, 2, p, out, err, errlen);
+	return read_doc(db, sql_user, 3, p, out, err, errlen);
 }
 
 int
 api_store_shadows(struct atc_db *db, const char *tenant, long long after_id,
     int limit, char **out, char *err, size_t errlen)
 {
-	const char	*p[3];
+	const char	*p[4];
 	char		 id[24], lim[16];
 
 	(void)snprintf(id, sizeof(id), "%lld", after_id);
@@ -232,6 +279,7 @@ api_store_shadows(struct atc_db *db, const char *tenant, long long after_id,
 	p[0] = tenant;
 	p[1] = id;
 	p[2] = lim;
-	return read_page(db, sql_shadows, 3, p, limit, "shadowAccounts", out,
+	p[3] = hide_vals;
+	return read_page(db, sql_shadows, 4, p, limit, "shadowAccounts", out,
 	    err, errlen);
 }

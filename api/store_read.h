@@ -11,7 +11,8 @@
  * with free()), or *out NULL when there is nothing to show (answer 404).
  * Return 0 or -1 with err filled (atc_db_down() tells 503 from 500).
  * The public read API shows only live (not deleted) public events, and
- * only the attendances of those.
+ * only the attendances of those; events and RSVPs of inactive accounts,
+ * and subjects carrying a live hiding label, are left out everywhere.
  */
 struct atc_db;
 
@@ -27,6 +28,11 @@ struct api_event_query {
 	long long	 after_id;	/* cursor: event id */
 	int		 limit;		/* 1..200 */
 };
+
+/* Sets the label values that hide events, RSVPs and users from every
+ * read (a JSON array of strings, copied; default ["!hide","!takedown"]).
+ * Call once in the parent before the workers serve. */
+void	api_store_read_hide(const char *vals_json);
 
 /* GET /api/events/by-source document of a live event (any visibility:
  * integrators read back what they wrote). */

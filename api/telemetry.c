@@ -150,6 +150,21 @@ telemetry_shadow_created(void)
 }
 
 void
+telemetry_lifecycle(const char *kind, const char *outcome)
+{
+	char	labels[128], k[LABEL_MAX], o[LABEL_MAX];
+
+	if (reg == NULL)
+		return;
+	(void)snprintf(labels, sizeof(labels), "kind=\"%s\",outcome=\"%s\"",
+	    clean(k, kind), clean(o, outcome));
+	atc_metric_inc(atc_metrics_counter(reg,
+	    "atcal_api_lifecycle_messages_total",
+	    "Identity, account, profile and label messages by outcome",
+	    labels));
+}
+
+void
 telemetry_auth_failure(const char *reason)
 {
 	char	labels[128], r[LABEL_MAX];

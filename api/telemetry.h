@@ -33,6 +33,9 @@ void	telemetry_processed(const char *kind, const char *tenant,
 void	telemetry_dedup(const char *tenant, const char *method);
 /* One shadow account created. */
 void	telemetry_shadow_created(void);
+/* One identity, account, profile or label message (kind); outcome
+ * "unknown_did" (no write), "applied" or "stale". */
+void	telemetry_lifecycle(const char *kind, const char *outcome);
 /* One failed authentication; reason "bad_key", "forbidden", "throttled". */
 void	telemetry_auth_failure(const char *reason);
 /* One request refused by a rate limit; key is the key's fingerprint (or

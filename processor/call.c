@@ -11,19 +11,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "api_client.h"
+#include "didres.h"
 #include "batch.h"
 #include "buf.h"
 #include "call.h"
 #include "job.h"
 #include "log.h"
 #include "map.h"
+#include "map_life.h"
 #include "metrics.h"
 #include "outcome.h"
 #include "settle.h"
 #include "telemetry.h"
 
 #define BATCH_PATH	"/api/integration/batch"
+/* Bound of a lifecycle call's answer ({"known": ..., "applied": ...}). */
+#define LIFE_RESP_MAX	4096
 
 static const char *
 error_class(long status)
@@ -126,6 +132,8 @@ call_request(const struct call *c, struct api_request *req)
 		req->resp_max = (c->njobs + 1) * BATCH_RESP_PER_ITEM;
 		return;
 	}
+	if (map_life_kind(c->jobs->call.kind))
+		req->resp_max = LIFE_RESP_MAX;
 	req->method = c->jobs->call.method == MAP_POST ? "POST" : "DELETE";
 	req->path = c->jobs->call.path;
 	req->body = c->jobs->call.body;
@@ -228,9 +236,73 @@ out:
 	return ret;
 }
 
+/*
+ * An identity event of a DID the API knows: the handle it carried is only
+ * a hint, so the DID document is resolved now and j goes back to the head
+ * of q to be sent again with what the resolver says. Only known DIDs get
+ * here (the API answered "resolve"), so the network's identity traffic
+ * never reaches the PLC directory. XXX the resolution blocks this loop (at
+ * most the resolver's timeout x attempts); known DIDs' identity events are
+ * rare, an asynchronous resolver would lift it. The handle is the DID
+ * document's first valid alias; the reverse check (handle -> DID over DNS
+ * or HTTPS) is not made.
+ */
+static int
+life_resolve(struct job *j, struct job_fifo *q, struct settle *s,
+    struct atc_didres *res, char *err, size_t errlen)
+{
+	struct atc_did_doc	 doc;
+	enum atc_didres_result	 rr;
+	bool			 tomb = false;
+	char			 why[ATC_ERRLEN], *body;
+
+	rr = atc_didres_resolve(res, j->call.uri, true, &doc, &tomb, why,
+	    sizeof(why));
+	if (rr == ATC_DIDRES_FAIL)
+		return settle_retry(s, j, 0, -1, why, err, errlen);
+	body = map_life_resolved(j->call.body, rr == ATC_DIDRES_OK ?
+	    doc.handle : "", rr == ATC_DIDRES_OK ? doc.pds : NULL, tomb);
+	if (body == NULL)
+		return settle_park(s, j, 0, NULL, "identity body unreadable",
+		    err, errlen);
+	atc_log_info("identity_resolved", "uri=%s handle=%s pds=%s "
+	    "tombstoned=%s request_id=%s", j->call.uri,
+	    rr == ATC_DIDRES_OK && doc.handle[0] ? doc.handle :
+	    "handle.invalid", rr == ATC_DIDRES_OK && doc.pds[0] ? doc.pds :
+	    "-", tomb ? "yes" : "no", job_request_id(j));
+	free(j->call.body);
+	j->call.body = body;
+	j->single = true;
+	j->next = NULL;
+	job_fifo_requeue(q, j);
+	return 0;
+}
+
+/* A lifecycle call's 2xx answer: an unknown DID is acked as ignored, an
+ * identity asking for resolution is resolved, anything else applied. */
+static int
+settle_life(struct job *j, const struct api_result *r, struct job_fifo *q,
+    struct settle *s, struct atc_didres *res, char *err, size_t errlen)
+{
+	json_t	*ans;
+	int	 known, resolve;
+
+	ans = r->body != NULL && !r->body_cut ? json_loadb(r->body,
+	    r->body_len, 0, NULL) : NULL;
+	known = !json_is_false(json_object_get(ans, "known"));
+	resolve = json_is_true(json_object_get(ans, "resolve"));
+	json_decref(ans);
+	if (!known)
+		return settle_ignored(s, j, r->status, err, errlen);
+	if (resolve && res != NULL && strcmp(j->call.kind, "identity") == 0)
+		return life_resolve(j, q, s, res, err, errlen);
+	return settle_ok(s, j, r->status, r->elapsed_ms, err, errlen);
+}
+
 int
 call_settle(struct call *c, const struct api_result *r, struct job_fifo *q,
-    struct settle *s, struct processor_metrics *m, char *err, size_t errlen)
+    struct settle *s, struct processor_metrics *m, struct atc_didres *res,
+    char *err, size_t errlen)
 {
 	struct job	*j;
 	int		 rc = 0;
@@ -242,8 +314,12 @@ call_settle(struct call *c, const struct api_result *r, struct job_fifo *q,
 		if (outcome_classify(r->status) != OUTCOME_OK)
 			ptelemetry_error(m, j->call.kind, j->call.op,
 			    error_class(r->status));
-		rc = settle_answer(s, j, r->status, r->retry_after_s,
-		    r->error, r->elapsed_ms, err, errlen);
+		if (map_life_kind(j->call.kind) && r->status >= 200 &&
+		    r->status <= 299)
+			rc = settle_life(j, r, q, s, res, err, errlen);
+		else
+			rc = settle_answer(s, j, r->status, r->retry_after_s,
+			    r->error, r->elapsed_ms, err, errlen);
 	} else if (r->status >= 200 && r->status <= 299)
 		rc = settle_items(c, r, q, s, m, err, errlen);
 	else if (outcome_classify(r->status) == OUTCOME_RETRY)

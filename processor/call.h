@@ -7,6 +7,7 @@
 
 struct api_request;
 struct api_result;
+struct atc_didres;
 struct job;
 struct job_fifo;
 struct processor_metrics;
@@ -32,11 +33,14 @@ void		 call_request(const struct call *c, struct api_request *req);
  * single call as settle_answer(); a batch item by item from a 2xx answer;
  * every job retried on a transient failure of the whole request (each
  * counted); and back to the head of q, marked single, when the API refused
- * the batch as such (404, 413, an unreadable answer). Frees c. 0, or -1
+ * the batch as such (404, 413, an unreadable answer). A lifecycle call's
+ * answer: unknown DID -> acked as ignored; identity to resolve -> resolved
+ * with res (borrowed) and back to the head of q. Frees c. 0, or -1
  * and err on a RabbitMQ failure (the session must restart). */
 int		 call_settle(struct call *c, const struct api_result *r,
 		    struct job_fifo *q, struct settle *s,
-		    struct processor_metrics *m, char *err, size_t errlen);
+		    struct processor_metrics *m, struct atc_didres *res,
+		    char *err, size_t errlen);
 /* Frees c and its jobs (unacked); NULL is fine. */
 void		 call_free(struct call *c);
 

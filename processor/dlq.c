@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The dead-letter queue CLI. Messages are read with basic.get and manual
- * acks: a message that is only looked at stays unacked and goes back to the
- * queue when the connection closes, so list/show never lose anything. A
- * replayed message is acked (removed) only after the main exchange has
- * confirmed the republish. Each command reads at most the depth the queue
- * had when it started, so re-parked replays cannot loop forever.
+ * The dead-letter queue CLI: a printer over shared/dlq.c, which owns the
+ * guarantees (list/show never remove anything; a replay is acked only
+ * after the main exchange confirmed the republish; a run reads at most the
+ * depth the queue had when it started). Output lines are stable: scripts
+ * and tests grep them.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,66 +13,11 @@
 
 #include <jansson.h>
 
+#include "../shared/dlq.h"	/* processor/dlq.h shadows the name */
 #include "dlq.h"
-#include "fate.h"
-#include "map.h"
 #include "mq.h"
 #include "settings.h"
 #include "util.h"
-
-/* What the CLI shows of one parked message. */
-struct parked {
-	char		uri[512];
-	char		reason[FATE_EXCERPT_LEN + 1];
-	char		error[FATE_EXCERPT_LEN + 1];
-	char		rk[256];	/* original routing key, "" unknown */
-	char		parked_at[48];
-	char		first_failure[48];
-	long long	attempts;
-	long long	status;
-};
-
-static void
-parked_read(struct parked *pk, const struct atc_mq_msg *m)
-{
-	struct map_call	 c;
-	char		 why[ATC_ERRLEN];
-	const char	*h;
-
-	memset(pk, 0, sizeof(*pk));
-	if (atc_mq_msg_header_str(m, "x-reason", pk->reason,
-	    sizeof(pk->reason)) == -1)
-		(void)snprintf(pk->reason, sizeof(pk->reason), "-");
-	(void)atc_mq_msg_header_str(m, "x-last-error", pk->error,
-	    sizeof(pk->error));
-	(void)atc_mq_msg_header_str(m, "x-routing-key", pk->rk,
-	    sizeof(pk->rk));
-	(void)atc_mq_msg_header_str(m, "x-last-failure-at", pk->parked_at,
-	    sizeof(pk->parked_at));
-	(void)atc_mq_msg_header_str(m, "x-first-failure-at",
-	    pk->first_failure, sizeof(pk->first_failure));
-	if (atc_mq_msg_header_int(m, "x-attempts", &pk->attempts) == -1)
-		pk->attempts = 0;
-	if (atc_mq_msg_header_int(m, "x-last-status", &pk->status) == -1)
-		pk->status = 0;
-	/* The uri comes from the message id (at-uri#rev), else the body. */
-	if (m->message_id != NULL) {
-		h = strchr(m->message_id, '#');
-		(void)snprintf(pk->uri, sizeof(pk->uri), "%.*s",
-		    (int)(h != NULL ? (size_t)(h - m->message_id) :
-		    strlen(m->message_id)), m->message_id);
-	}
-	if (pk->uri[0] == '\0' || pk->rk[0] == '\0') {
-		(void)map_message(&c, m->body, m->len, why, sizeof(why));
-		if (pk->uri[0] == '\0')
-			(void)snprintf(pk->uri, sizeof(pk->uri), "%s",
-			    c.uri ? c.uri : "-");
-		if (pk->rk[0] == '\0' && c.kind != NULL && c.op != NULL)
-			(void)snprintf(pk->rk, sizeof(pk->rk), "%s.%s",
-			    c.kind, c.op);
-		map_call_cleanup(&c);
-	}
-}
 
 static void
 print_value(const char *key, const char *v)
@@ -88,145 +32,100 @@ print_value(const char *key, const char *v)
 }
 
 static void
-print_line(size_t n, const struct parked *pk)
+print_line(const struct atc_dlq_entry *e)
 {
-	printf("%zu uri=%s status=%lld attempts=%lld routing_key=%s", n,
-	    pk->uri, pk->status, pk->attempts, pk->rk[0] ? pk->rk : "-");
-	print_value("reason", pk->reason);
-	print_value("last_error", pk->error);
-	printf(" parked_at=%s\n", pk->parked_at[0] ? pk->parked_at : "-");
+	printf("%zu uri=%s status=%lld attempts=%lld routing_key=%s",
+	    e->index, e->uri[0] ? e->uri : "-", e->status, e->attempts,
+	    e->routing_key[0] ? e->routing_key : "-");
+	print_value("reason", e->reason[0] ? e->reason : "-");
+	print_value("last_error", e->last_error);
+	printf(" parked_at=%s\n", e->last_failure_at[0] ?
+	    e->last_failure_at : "-");
 }
 
 static void
-print_body(const struct atc_mq_msg *m)
+print_body(const struct atc_dlq_entry *e)
 {
 	json_error_t	 jerr;
 	json_t		*v;
 	char		*s;
 
-	v = json_loadb((const char *)m->body, m->len, 0, &jerr);
+	v = json_loadb((const char *)e->body, e->len, 0, &jerr);
 	if (v != NULL && (s = json_dumps(v, JSON_INDENT(2))) != NULL) {
 		printf("%s\n", s);
 		free(s);
 	} else
-		printf("%.*s\n", (int)m->len, (const char *)m->body);
+		printf("%.*s\n", (int)e->len, (const char *)e->body);
 	json_decref(v);
 }
 
-static bool
-matches(const struct parked *pk, const char *sub)
+static void
+visit_list(void *arg, const struct atc_dlq_entry *e)
 {
-	return strstr(pk->uri, sub) != NULL || strstr(pk->reason, sub) !=
-	    NULL || strstr(pk->error, sub) != NULL || strstr(pk->rk, sub) !=
-	    NULL;
+	print_line(e);
 }
 
-enum dlq_cmd {
-	DLQ_LIST,
-	DLQ_SHOW,
-	DLQ_REPLAY,
-};
-
-/* Walks the queue once. For SHOW and REPLAY with a number only message
- * `nth` is used; for REPLAY with filter, those matching it; with all,
- * every one. */
-static int
-dlq_walk(const struct settings *cfg, enum dlq_cmd cmd, size_t nth,
-    const char *filter, bool all)
+static void
+visit_show(void *arg, const struct atc_dlq_entry *e)
 {
-	struct atc_mq		*get = NULL, *pub = NULL;
-	struct atc_mq_msg	 m;
-	struct parked		 pk;
-	char			 err[ATC_ERRLEN];
-	long long		 depth;
-	size_t			 i, nreplayed = 0;
-	bool			 sel;
-	int			 rc, ret = 1;
+	print_line(e);
+	printf("message_id: %s\nfirst_failure_at: %s\n",
+	    e->message_id ? e->message_id : "-",
+	    e->first_failure_at[0] ? e->first_failure_at : "-");
+	print_body(e);
+}
 
-	memset(&m, 0, sizeof(m));
-	if ((get = atc_mq_connect(cfg->rabbitmq_url, "atcal-processor-dlq",
-	    err, sizeof(err))) == NULL ||
-	    atc_mq_declare_topology(get, err, sizeof(err)) == -1 ||
-	    (depth = atc_mq_queue_depth(get, ATC_MQ_DLQ, err,
-	    sizeof(err))) == -1)
-		goto out;
-	if (cmd == DLQ_REPLAY && ((pub = atc_mq_connect(cfg->rabbitmq_url,
-	    "atcal-processor-dlq-replay", err, sizeof(err))) == NULL ||
-	    atc_mq_confirm_select(pub, err, sizeof(err)) == -1))
-		goto out;
-	if (nth > 0 && (long long)nth > depth) {
-		(void)snprintf(err, sizeof(err), "no message %zu: the "
-		    "dead-letter queue holds %lld", nth, depth);
-		goto out;
-	}
-	for (i = 1; i <= (size_t)depth; i++) {
-		if ((rc = atc_mq_get(get, ATC_MQ_DLQ, &m, err,
-		    sizeof(err))) == -1)
-			goto out;
-		if (rc == 0)
-			break;
-		parked_read(&pk, &m);
-		if (cmd == DLQ_LIST)
-			print_line(i, &pk);
-		else if (cmd == DLQ_SHOW && i == nth) {
-			print_line(i, &pk);
-			printf("message_id: %s\nfirst_failure_at: %s\n",
-			    m.message_id ? m.message_id : "-",
-			    pk.first_failure[0] ? pk.first_failure : "-");
-			print_body(&m);
-		} else if (cmd == DLQ_REPLAY) {
-			sel = all || (filter != NULL && matches(&pk, filter)) ||
-			    i == nth;
-			if (sel && pk.rk[0] == '\0') {
-				fprintf(stderr, "dlq: message %zu: original "
-				    "routing key unknown, left in place\n", i);
-				sel = false;
-			}
-			if (sel) {
-				if (fate_publish_confirmed(pub,
-				    ATC_MQ_EXCHANGE, pk.rk, m.body, m.len,
-				    m.message_id, NULL, 0, FATE_CONFIRM_MS,
-				    err, sizeof(err)) == -1 ||
-				    atc_mq_ack(get, m.tag, err,
-				    sizeof(err)) == -1)
-					goto out;
-				nreplayed++;
-				printf("replayed %zu uri=%s routing_key=%s\n",
-				    i, pk.uri, pk.rk);
-			}
-		}
-		atc_mq_msg_release(&m);
-		if (nth > 0 && i == nth)
-			break;
-	}
-	if (cmd == DLQ_LIST)
-		printf("%lld message(s) in %s\n", depth, ATC_MQ_DLQ);
-	else if (cmd == DLQ_REPLAY)
-		printf("replayed %zu message(s)\n", nreplayed);
-	ret = 0;
-out:
-	atc_mq_msg_release(&m);
-	if (ret != 0)
+static void
+visit_replay(void *arg, const struct atc_dlq_entry *e)
+{
+	if (e->state == ATC_DLQ_NO_ROUTE)
+		fprintf(stderr, "dlq: message %zu: original routing key "
+		    "unknown, left in place\n", e->index);
+	else
+		printf("replayed %zu uri=%s routing_key=%s\n", e->index,
+		    e->uri[0] ? e->uri : "-", e->routing_key);
+}
+
+/* One run of shared/dlq.c with this CLI's printer; 0 or 1. */
+static int
+dlq_cmd(const struct settings *cfg, struct atc_dlq_req *req)
+{
+	struct atc_dlq_result	res;
+	char			err[ATC_ERRLEN];
+
+	if (req->op == ATC_DLQ_LIST)
+		req->visit = visit_list;
+	else if (req->op == ATC_DLQ_SHOW)
+		req->visit = visit_show;
+	else
+		req->visit = visit_replay;
+	if (atc_dlq_run(cfg->rabbitmq_url, "atcal-processor-dlq", req, &res,
+	    err, sizeof(err)) == -1) {
+		if (req->op == ATC_DLQ_REPLAY)
+			printf("replayed %zu message(s)\n", res.nreplayed);
 		fprintf(stderr, "dlq: %s\n", err);
-	/* Closing returns every message we did not ack to the queue. */
-	atc_mq_free(get);
-	atc_mq_free(pub);
-	return ret;
+		return 1;
+	}
+	if (req->index > 0 && !res.found) {
+		fprintf(stderr, "dlq: no message %zu: the dead-letter queue "
+		    "holds %lld\n", req->index, res.depth);
+		return 1;
+	}
+	if (req->op == ATC_DLQ_LIST)
+		printf("%lld message(s) in %s\n", res.depth, ATC_MQ_DLQ);
+	else if (req->op == ATC_DLQ_REPLAY)
+		printf("replayed %zu message(s)\n", res.nreplayed);
+	return 0;
 }
 
 static int
 dlq_purge(const struct settings *cfg)
 {
-	struct atc_mq	*mq;
-	char		 err[ATC_ERRLEN];
-	long long	 n = -1;
+	char		err[ATC_ERRLEN];
+	long long	n;
 
-	if ((mq = atc_mq_connect(cfg->rabbitmq_url, "atcal-processor-dlq",
-	    err, sizeof(err))) != NULL &&
-	    atc_mq_declare_topology(mq, err, sizeof(err)) == 0)
-		n = atc_mq_queue_purge(mq, ATC_MQ_DLQ, err, sizeof(err));
-	atc_mq_free(mq);
-	if (n < 0) {
+	if ((n = atc_dlq_purge(cfg->rabbitmq_url, "atcal-processor-dlq", err,
+	    sizeof(err))) < 0) {
 		fprintf(stderr, "dlq: %s\n", err);
 		return 1;
 	}
@@ -262,25 +161,35 @@ usage(void)
 int
 dlq_main(const struct settings *cfg, int argc, char **argv)
 {
-	size_t	n = 0;
+	struct atc_dlq_req	req;
 
+	memset(&req, 0, sizeof(req));
 	if (argc < 1)
 		return usage();
-	if (strcmp(argv[0], "list") == 0 && argc == 1)
-		return dlq_walk(cfg, DLQ_LIST, 0, NULL, false);
+	if (strcmp(argv[0], "list") == 0 && argc == 1) {
+		req.op = ATC_DLQ_LIST;
+		return dlq_cmd(cfg, &req);
+	}
 	if (strcmp(argv[0], "show") == 0 && argc == 2 &&
-	    parse_index(argv[1], &n) == 0)
-		return dlq_walk(cfg, DLQ_SHOW, n, NULL, false);
+	    parse_index(argv[1], &req.index) == 0) {
+		req.op = ATC_DLQ_SHOW;
+		return dlq_cmd(cfg, &req);
+	}
 	if (strcmp(argv[0], "purge") == 0 && argc == 1)
 		return dlq_purge(cfg);
 	if (strcmp(argv[0], "replay") == 0) {
-		if (argc == 2 && strcmp(argv[1], "--all") == 0)
-			return dlq_walk(cfg, DLQ_REPLAY, 0, NULL, true);
+		req.op = ATC_DLQ_REPLAY;
+		if (argc == 2 && strcmp(argv[1], "--all") == 0) {
+			req.all = true;
+			return dlq_cmd(cfg, &req);
+		}
 		if (argc == 3 && strcmp(argv[1], "--filter") == 0 &&
-		    argv[2][0] != '\0')
-			return dlq_walk(cfg, DLQ_REPLAY, 0, argv[2], false);
-		if (argc == 2 && parse_index(argv[1], &n) == 0)
-			return dlq_walk(cfg, DLQ_REPLAY, n, NULL, false);
+		    argv[2][0] != '\0') {
+			req.filter = argv[2];
+			return dlq_cmd(cfg, &req);
+		}
+		if (argc == 2 && parse_index(argv[1], &req.index) == 0)
+			return dlq_cmd(cfg, &req);
 	}
 	return usage();
 }

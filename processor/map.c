@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "map.h"
+#include "map_life.h"
 #include "syntax.h"
 #include "util.h"
 
@@ -393,6 +394,11 @@ map_message(struct map_call *out, const void *body, size_t len,
 		    "byte %d", jerr.text, jerr.position);
 		goto out;
 	}
+	/* Identity, account, profile and label messages: map_life.c. */
+	if (map_life_is(root)) {
+		ret = map_life(out, root, reason, reasonlen);
+		goto out;
+	}
 	if (envelope_parse(&e, root, out, reason, reasonlen) == -1 ||
 	    out->uri == NULL)
 		goto out;
@@ -453,6 +459,10 @@ json_quote(struct atc_buf *b, const char *s)
 int
 map_batch_item(struct atc_buf *out, const struct map_call *c)
 {
+	/* Only events and RSVPs go through the batch endpoint. */
+	if (c->kind == NULL || (strcmp(c->kind, "event") != 0 &&
+	    strcmp(c->kind, "rsvp") != 0))
+		return -1;
 	if (c->path == NULL || c->kind == NULL || c->op == NULL ||
 	    c->uri == NULL || (c->method == MAP_POST && c->body == NULL) ||
 	    (c->method == MAP_DELETE && c->rev == NULL))

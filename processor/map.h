@@ -23,8 +23,10 @@ struct map_call {
 	char		*body;	/* compact JSON for POST; NULL for DELETE */
 	char		*uri;	/* at://did/collection/rkey, NULL if unknown */
 	char		*rev;	/* repo rev, NULL if unknown */
-	const char	*kind;	/* "event" or "rsvp" (static), NULL if unknown */
-	const char	*op;	/* "create" | "update" | "delete" (static) */
+	const char	*kind;	/* "event", "rsvp", or a lifecycle kind
+				 * (map_life.h) (static), NULL if unknown */
+	const char	*op;	/* "create" | "update" | "delete"; lifecycle
+				 * also "apply" | "negate" (static) */
 };
 
 /* Maps a Jetstream commit envelope (the message body, len bytes, need not be

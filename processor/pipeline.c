@@ -19,6 +19,7 @@
 #include "api_client.h"
 #include "buf.h"
 #include "call.h"
+#include "didres.h"
 #include "job.h"
 #include "log.h"
 #include "map.h"
@@ -46,6 +47,7 @@ struct pipeline {
 	struct job_fifo		 pending;	/* mapped, waiting for a call */
 	size_t			 nflight;	/* messages in calls */
 	struct processor_metrics *m;		/* borrowed */
+	struct atc_didres	*didres;	/* owned: identity events */
 	struct atc_mq		*probe;		/* DLQ depth, or NULL */
 	uint64_t		 next_dlq_ms;
 };
@@ -94,7 +96,8 @@ settle_call(struct pipeline *p, struct call *c, const struct api_result *r,
     char *err, size_t errlen)
 {
 	p->nflight -= c->njobs;
-	return call_settle(c, r, &p->pending, &p->settle, p->m, err, errlen);
+	return call_settle(c, r, &p->pending, &p->settle, p->m, p->didres,
+	    err, errlen);
 }
 
 /* Starts calls while slots are free. A batch leaves when it is full, the
@@ -306,12 +309,14 @@ int
 pipeline_run(const struct settings *cfg, struct processor_metrics *m,
     volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
-	struct pipeline	 p;
-	char		 why[ATC_ERRLEN], q[ATC_ERRLEN + 8];
+	struct pipeline		 p;
+	struct atc_didres_opts	 dopts;
+	char			 why[ATC_ERRLEN], q[ATC_ERRLEN + 8];
 	bool		 connected;
 	int		 backoff = BACKOFF_MIN_MS, rc;
 
 	memset(&p, 0, sizeof(p));
+	memset(&dopts, 0, sizeof(dopts));
 	p.cfg = cfg;
 	p.stop = stop;
 	p.m = m;
@@ -321,6 +326,14 @@ pipeline_run(const struct settings *cfg, struct processor_metrics *m,
 		return -1;
 	if (cfg->api_ca_file != NULL && api_client_set_ca_file(p.api,
 	    cfg->api_ca_file, err, errlen) == -1) {
+		api_client_free(p.api);
+		return -1;
+	}
+	/* Short timeouts: a resolution holds up this loop (call.c). */
+	dopts.plc_url = cfg->plc_url;
+	dopts.timeout_ms = 3000;
+	dopts.attempts = 2;
+	if ((p.didres = atc_didres_new(&dopts, m->r, err, errlen)) == NULL) {
 		api_client_free(p.api);
 		return -1;
 	}
@@ -339,6 +352,7 @@ pipeline_run(const struct settings *cfg, struct processor_metrics *m,
 		    backoff * 2;
 	}
 	api_client_free(p.api);
+	atc_didres_free(p.didres);
 	atc_mq_free(p.probe);
 	atc_log_info("shutdown", "cause=stopped");
 	return 0;

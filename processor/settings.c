@@ -75,6 +75,10 @@ static const struct atc_config_item items[] = {
 	{ "API_CA_FILE", NULL, ATC_CONFIG_STR,
 	    offsetof(struct settings, api_ca_file), 0, 0, false, false, NULL,
 	    "PEM CA bundle trusted for an https API_URL (unset: system)" },
+	{ "PLC_URL", "https://plc.directory", ATC_CONFIG_STR,
+	    offsetof(struct settings, plc_url), 0, 0, false, false,
+	    atc_config_check_url, "PLC directory resolving identity events' "
+	    "DIDs" },
 };
 
 /* What `processor dlq` needs: the broker, not the API. */
@@ -120,6 +124,7 @@ settings_cleanup(struct settings *s)
 	free(s->metrics_listen);
 	free(s->metrics_token);
 	free(s->api_ca_file);
+	free(s->plc_url);
 	memset(s, 0, sizeof(*s));
 }
 

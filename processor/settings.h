@@ -24,6 +24,8 @@ struct settings {
 	char		*metrics_token;		/* secret; NULL = no auth */
 	char		*api_ca_file;		/* PEM CAs trusted for https
 						 * API_URL; NULL = system */
+	char		*plc_url;		/* PLC directory resolving the
+						 * DIDs of identity events */
 };
 
 /* Fills s (zeroed by the caller) from the environment; every problem is

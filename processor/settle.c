@@ -52,6 +52,21 @@ settle_ok(struct settle *s, struct job *j, long status, uint64_t elapsed_ms,
 	return rc;
 }
 
+int
+settle_ignored(struct settle *s, struct job *j, long status, char *err,
+    size_t errlen)
+{
+	int	rc;
+
+	count_done(s, j, "ignored");
+	atc_log_debug("record_ignored", "uri=%s kind=%s status=%ld "
+	    "cause=unknown_did request_id=%s", job_uri(j),
+	    j->call.kind ? j->call.kind : "-", status, job_request_id(j));
+	rc = atc_mq_ack(s->cons, j->msg.tag, err, errlen);
+	job_free(j);
+	return rc;
+}
+
 static void
 defer(struct settle *s, struct job *j)
 {

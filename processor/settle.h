@@ -32,6 +32,10 @@ void	settle_init(struct settle *s, struct atc_mq *cons, struct atc_mq *pub,
  * failed; j is freed either way). */
 int	settle_ok(struct settle *s, struct job *j, long status,
 	    uint64_t elapsed_ms, char *err, size_t errlen);
+/* The API had nothing to do for j (a DID it does not know): acks it now,
+ * counted as status "ignored", and frees it. 0, or -1 and err. */
+int	settle_ignored(struct settle *s, struct job *j, long status,
+	    char *err, size_t errlen);
 /* j failed transiently (status 0 = no answer): publishes it to its next
  * retry rung (honouring retry_after_s when >= 0), or parks it when the
  * ladder is exhausted. Takes j. 0, or -1 and err (j freed, unacked). */

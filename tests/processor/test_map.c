@@ -490,8 +490,8 @@ test_map_bad_envelopes_dropped(void **state)
 	    { "not JSON", "{\"did\":", 0, 0, NULL, "JSON", { NULL } },
 	    { "not an object", "[1,2]", 0, 0, NULL,
 		"not an object", { NULL } },
-	    { "identity event", "{\"did\":\"" DID "\",\"kind\":\"identity\","
-		"\"identity\":{}}", 0, 0, NULL, "kind", { NULL } },
+	    { "sync event", "{\"did\":\"" DID "\",\"kind\":\"sync\","
+		"\"sync\":{}}", 0, 0, NULL, "kind", { NULL } },
 	    { "foreign collection", ENV("app.bsky.feed.post", "3mptbyplj5d2a",
 		"create", ",\"record\":{}"), 0, 0, NULL,
 		"not a calendar collection", { NULL } },
@@ -655,6 +655,115 @@ test_map_batch_item_refuses_unmapped_call(void **state)
 	atc_buf_cleanup(&b);
 }
 
+static void
+test_map_identity_carries_hint_and_order(void **state)
+{
+	static const struct map_case cases[] = {
+	    { "identity", "{\"did\":\"" DID "\",\"time_us\":1,\"kind\":"
+		"\"identity\",\"identity\":{\"did\":\"" DID "\",\"handle\":"
+		"\"alice.test\",\"seq\":42,\"time\":\"2026-01-01T00:00:00.000Z\""
+		"},\"seq\":7,\"source\":\"h\"}", 1, MAP_POST,
+		"/api/integration/identity", NULL, { "did=\"" DID "\"",
+		"handle=\"alice.test\"", "seq=42",
+		"time=\"2026-01-01T00:00:00.000Z\"", "!resolved", NULL } },
+	    { "identity without handle: message seq", "{\"did\":\"" DID "\","
+		"\"kind\":\"identity\",\"identity\":{\"did\":\"" DID "\"},"
+		"\"seq\":7}", 1, MAP_POST, "/api/integration/identity", NULL,
+		{ "!handle", "seq=7", NULL } },
+	    { "identity without object", "{\"did\":\"" DID "\",\"kind\":"
+		"\"identity\"}", 0, 0, NULL, "identity without", { NULL } },
+	    { "identity bad did", "{\"did\":\"x\",\"kind\":\"identity\","
+		"\"identity\":{}}", 0, 0, NULL, "did", { NULL } },
+	};
+
+	RUN(cases);
+}
+
+static void
+test_map_account_status(void **state)
+{
+	static const struct map_case cases[] = {
+	    { "deactivated", "{\"did\":\"" DID "\",\"kind\":\"account\","
+		"\"account\":{\"active\":false,\"did\":\"" DID "\",\"seq\":9,"
+		"\"status\":\"deactivated\",\"time\":\"2026-01-01T00:00:01Z\"}}",
+		1, MAP_POST, "/api/integration/account", NULL, {
+		"did=\"" DID "\"", "active=false", "status=\"deactivated\"",
+		"seq=9", "time=\"2026-01-01T00:00:01Z\"", NULL } },
+	    { "active", "{\"did\":\"" DID "\",\"kind\":\"account\","
+		"\"account\":{\"active\":true,\"seq\":10}}", 1, MAP_POST,
+		"/api/integration/account", NULL, { "active=true", "!status",
+		NULL } },
+	    { "without active", "{\"did\":\"" DID "\",\"kind\":\"account\","
+		"\"account\":{\"status\":\"deleted\"}}", 0, 0, NULL,
+		"without active", { NULL } },
+	};
+
+	RUN(cases);
+}
+
+static void
+test_map_profile_ops(void **state)
+{
+	static const struct map_case cases[] = {
+	    { "create", ENV("app.bsky.actor.profile", "self", "create",
+		",\"cid\":\"bafyreiprofile\",\"record\":{\"displayName\":"
+		"\"Al\"}"), 1, MAP_POST, "/api/integration/profile", NULL, {
+		"did=\"" DID "\"", "rev=\"3mptbypluud2a\"",
+		"operation=\"create\"", "record.displayName=\"Al\"",
+		"time=\"2026-07-04T14:38:08.085434Z\"", NULL } },
+	    { "delete", ENV("app.bsky.actor.profile", "self", "delete", ""),
+		1, MAP_POST, "/api/integration/profile", NULL, {
+		"operation=\"delete\"", "!record", NULL } },
+	    { "not self", ENV("app.bsky.actor.profile", "other", "create",
+		",\"record\":{}"), 0, 0, NULL, "not self", { NULL } },
+	    { "update without record", ENV("app.bsky.actor.profile", "self",
+		"update", ""), 0, 0, NULL, "without a record", { NULL } },
+	};
+
+	RUN(cases);
+}
+
+static void
+test_map_label_apply_negate(void **state)
+{
+	static const struct map_case cases[] = {
+	    { "apply", "{\"src\":\"did:plc:mod\",\"uri\":\"" URI_EV "\","
+		"\"cid\":\"bafyreievcid\",\"val\":\"!hide\",\"neg\":false,"
+		"\"cts\":\"2026-01-02T03:04:05.000Z\",\"exp\":null,\"seq\":1,"
+		"\"source\":\"h\"}", 1, MAP_POST, "/api/integration/labels",
+		NULL, { "labels.0.uri=\"" URI_EV "\"", "labels.0.val=\"!hide\"",
+		"labels.0.neg=false", "labels.0.cid=\"bafyreievcid\"",
+		"!labels.0.exp", "!labels.0.seq", "!labels.1", NULL } },
+	    { "negate", "{\"src\":\"did:plc:mod\",\"uri\":\"" URI_EV "\","
+		"\"val\":\"!hide\",\"neg\":true,\"cts\":\"2026-01-03T00:00:00Z\""
+		"}", 1, MAP_POST, "/api/integration/labels", NULL, {
+		"labels.0.neg=true", NULL } },
+	    { "no cts", "{\"src\":\"did:plc:mod\",\"uri\":\"" URI_EV "\","
+		"\"val\":\"x\"}", 0, 0, NULL, "cts", { NULL } },
+	};
+
+	RUN(cases);
+}
+
+static void
+test_map_lifecycle_never_batched(void **state)
+{
+	struct map_call	 c;
+	struct atc_buf	 b;
+	char		 reason[256];
+	const char	*in = "{\"did\":\"" DID "\",\"kind\":\"account\","
+	    "\"account\":{\"active\":true}}";
+
+	assert_int_equal(map_message(&c, in, strlen(in), reason,
+	    sizeof(reason)), 0);
+	assert_string_equal(c.kind, "account");
+	atc_buf_init(&b, 0);
+	assert_int_equal(map_batch_item(&b, &c), -1);
+	assert_int_equal(b.len, 0);
+	atc_buf_cleanup(&b);
+	map_call_cleanup(&c);
+}
+
 int
 main(void)
 {
@@ -677,6 +786,11 @@ main(void)
 		    test_map_batch_item_upsert_carries_the_single_body),
 		cmocka_unit_test(test_map_batch_item_delete_names_uri_and_rev),
 		cmocka_unit_test(test_map_batch_item_refuses_unmapped_call),
+		cmocka_unit_test(test_map_identity_carries_hint_and_order),
+		cmocka_unit_test(test_map_account_status),
+		cmocka_unit_test(test_map_profile_ops),
+		cmocka_unit_test(test_map_label_apply_negate),
+		cmocka_unit_test(test_map_lifecycle_never_batched),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
