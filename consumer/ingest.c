@@ -474,6 +474,7 @@ ingest_run(const struct consumer_config *cfg, const char *url,
 	ev.connected = ingest_connected;
 	ev.disconnected = ingest_disconnected;
 	ev.tick = ingest_tick;
+	ev.ca_file = cfg->source_ca_file;
 	in.ws = ws_new(&ev, (size_t)cfg->max_frame_len,
 	    (int)(cfg->idle_timeout_ms / 1000), err, sizeof(err));
 	if (in.ws == NULL) {

@@ -465,6 +465,7 @@ labels_run(const struct consumer_config *cfg, struct atc_metrics *metrics)
 	ev.connected = on_connected;
 	ev.disconnected = on_disconnected;
 	ev.tick = on_tick;
+	ev.ca_file = cfg->source_ca_file;
 	for (i = 0; i < n; i++) {
 		struct labels_host *h = &hosts[i];
 

@@ -3,9 +3,11 @@
  * The consumer's settings table. Defaults aim at the public relay and the
  * local servers of `make services-up`.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "config.h"
@@ -177,6 +179,17 @@ check_plc_url(const char *v, char *err, size_t errlen)
 	return atc_config_check_url(v, err, errlen);
 }
 
+static int
+check_readable(const char *v, char *err, size_t errlen)
+{
+	if (access(v, R_OK) == -1) {
+		snprintf(err, errlen, "cannot read %s: %s", v,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static const struct atc_config_item items[] = {
 	{ "SOURCE_URL", "wss://bsky.network/xrpc/com.atproto.sync.subscribeRepos",
 	    ATC_CONFIG_STR, F(source_url), 0, 0, true, false, check_ws_url,
@@ -194,6 +207,9 @@ static const struct atc_config_item items[] = {
 	{ "RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5673/", ATC_CONFIG_STR,
 	    F(rabbitmq_url), 0, 0, true, true, atc_config_check_url,
 	    "RabbitMQ URL (amqp:// or amqps://)" },
+	{ "SOURCE_CA_FILE", NULL, ATC_CONFIG_STR, F(source_ca_file), 0, 0,
+	    false, false, check_readable,
+	    "PEM CA bundle trusted for wss:// sources (unset: system)" },
 	{ "DATABASE_URL", "postgresql://atcal@127.0.0.1:5433/atcal",
 	    ATC_CONFIG_STR, F(database_url), 0, 0, true, true, NULL,
 	    "Postgres connection (cursor store)" },

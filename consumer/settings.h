@@ -39,6 +39,7 @@ struct consumer_config {
 	long long	 backfill_rate;		/* requests/s per host */
 	long long	 backfill_max_repo_len;	/* bytes of one getRepo CAR */
 	char		*labeler_hosts;		/* subscribeLabels hosts or NULL */
+	char		*source_ca_file;	/* PEM CAs for wss, NULL = system */
 };
 
 /* Loads the configuration; on any problem prints every one to stderr and

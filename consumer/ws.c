@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <libwebsockets.h>
+#include <openssl/x509.h>
 
 #include "buf.h"
 #include "util.h"
@@ -32,6 +33,8 @@ struct ws_client {
 	int			 established;
 	int			 active;	/* an attempt or connection exists */
 	int			 retry_after_s;
+	char			 cert_error[160]; /* why the wss certificate
+						   * was refused; "" if not */
 	lws_sorted_usec_list_t	 tick_sul;
 	lws_retry_bo_t		 retry;
 	char			 url[2048];	/* lws_parse_uri scratch */
@@ -98,18 +101,29 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		else
 			atc_buf_reset(&c->msg);
 		break;
+	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		/* Only remember why OpenSSL refused the certificate (len is
+		 * preverify_ok); its decision always stands. */
+		if (len == 0 && user != NULL && c->cert_error[0] == '\0')
+			(void)snprintf(c->cert_error, sizeof(c->cert_error),
+			    "certificate verify failed: %s",
+			    X509_verify_cert_error_string(
+			    X509_STORE_CTX_get_error(user)));
+		break;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		if (!c->active)
 			break;
 		c->active = 0;
 		why = reason == LWS_CALLBACK_CLIENT_CLOSED ? "closed" :
+		    c->cert_error[0] != '\0' ? c->cert_error :
 		    (in != NULL ? (const char *)in : "connection error");
 		c->wsi = NULL;
 		c->established = 0;
 		if (c->ev.disconnected != NULL)
 			c->ev.disconnected(c->ev.arg, why, c->retry_after_s);
 		c->retry_after_s = 0;
+		c->cert_error[0] = '\0';
 		break;
 	default:
 		break;
@@ -157,6 +171,9 @@ ws_new(const struct ws_events *ev, size_t max_message_len, int idle_timeout_s,
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	/* wss certificates are verified against this bundle, or the
+	 * system's; ws_open() never relaxes the check. */
+	info.client_ssl_ca_filepath = ev->ca_file;
 	info.user = c;
 	info.retry_and_idle_policy = &c->retry;
 	if ((c->ctx = lws_create_context(&info)) == NULL) {

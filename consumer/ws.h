@@ -27,6 +27,9 @@ struct ws_events {
 		    int retry_after_s);
 	/* Called about every tick_ms while ws_run() runs. */
 	void	(*tick)(void *arg);
+	/* PEM CA bundle trusted for wss:// instead of the system one (NULL:
+	 * system); borrowed for ws_new() only. Verification is always on. */
+	const char	*ca_file;
 };
 
 /* Returns a new client; free with ws_free(). idle_timeout_s: a connection

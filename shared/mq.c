@@ -73,10 +73,22 @@ atc_mq_connect(const char *url, const char *conn_name, char *err,
 	amqp_table_t			 props;
 	struct timeval			 tv;
 	struct atc_mq			*mq = NULL;
-	char				*copy = NULL;
+	char				*copy = NULL, *query, *cafile = NULL;
 	int				 ok = 0;
 
 	copy = atc_xstrdup(url);
+	/* The one query parameter of RabbitMQ's URI spec we take:
+	 * ?cacertfile=PATH, PEM CAs trusted for amqps (default: system). */
+	if ((query = strchr(copy, '?')) != NULL) {
+		*query++ = '\0';
+		if (strncmp(query, "cacertfile=", 11) != 0 ||
+		    query[11] == '\0' || strchr(query, '&') != NULL) {
+			atc_seterr(err, errlen, "mq: RABBITMQ_URL query may only "
+			    "be ?cacertfile=PATH");
+			goto out;
+		}
+		cafile = query + 11;
+	}
 	amqp_default_connection_info(&ci);
 	if (amqp_parse_url(copy, &ci) != AMQP_STATUS_OK) {
 		atc_seterr(err, errlen, "mq: cannot parse RABBITMQ_URL");
@@ -93,6 +105,10 @@ atc_mq_connect(const char *url, const char *conn_name, char *err,
 		atc_seterr(err, errlen, "mq: out of memory");
 		goto out;
 	}
+	if (cafile != NULL && !ci.ssl) {
+		atc_seterr(err, errlen, "mq: cacertfile needs an amqps:// URL");
+		goto out;
+	}
 	if (ci.ssl) {
 		sock = amqp_ssl_socket_new(mq->conn);
 		if (sock != NULL) {
@@ -103,6 +119,12 @@ atc_mq_connect(const char *url, const char *conn_name, char *err,
 		sock = amqp_tcp_socket_new(mq->conn);
 	if (sock == NULL) {
 		atc_seterr(err, errlen, "mq: cannot create socket");
+		goto out;
+	}
+	if (cafile != NULL && amqp_ssl_socket_set_cacert(sock, cafile) !=
+	    AMQP_STATUS_OK) {
+		atc_seterr(err, errlen, "mq: cannot load cacertfile %s",
+		    cafile);
 		goto out;
 	}
 	tv.tv_sec = CONNECT_TIMEOUT_S;

@@ -33,7 +33,8 @@ extern const size_t		atc_mq_nladder;
 
 struct atc_mq;
 
-/* Connects to an amqp:// (or amqps://) URL, opens channel 1.
+/* Connects to an amqp:// (or amqps://) URL, opens channel 1. amqps
+ * verifies peer and host name; "?cacertfile=PATH" trusts those PEM CAs.
  * Returns a new connection; free with atc_mq_free(). NULL and err on
  * failure. */
 struct atc_mq	*atc_mq_connect(const char *url, const char *conn_name,

@@ -11,7 +11,10 @@
 #
 # Usage: tests/run.sh [FILE...]   (default: everything)
 # Env: UNIT_TIMEOUT (s, default 300), SCRIPT_TIMEOUT (s, default 420),
-#      VERBOSE=1 shows every output, not only failures.
+#      VERBOSE=1 shows every output, not only failures, VALGRIND=1 also
+#      runs every unit test binary under valgrind memcheck
+#      (tests/valgrind.supp): each clean binary counts one pass, each with
+#      an error, a definite leak or a failing test one failure.
 
 set -u
 
@@ -111,6 +114,24 @@ run_script() {
 	fi
 }
 
+# Runs one cmocka binary under memcheck; one pass or one failure.
+run_valgrind() {
+	local bin=$1 log="$LOGDIR/valgrind.log" rc
+	timeout -k 10 "$UNIT_TIMEOUT" valgrind -q --error-exitcode=99 \
+	    --leak-check=full --errors-for-leak-kinds=definite \
+	    --suppressions="$ROOT/tests/valgrind.supp" "$bin" >"$log" 2>&1
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
+		passed=$((passed + 1))
+		echo "PASS  valgrind $bin"
+	else
+		failed=$((failed + 1))
+		echo "FAIL  valgrind $bin (exit $rc)"
+		show_log "$log"
+		failures+=("valgrind:$bin")
+	fi
+}
+
 run_one() {
 	case "$1" in
 	*.sh)	run_script "$1" ;;
@@ -138,6 +159,19 @@ else
 	for t in tests/integration/test_*.sh tests/interop/test_*.sh; do
 		[ -f "$t" ] && run_one "$t"
 	done
+	if [ -n "${VALGRIND:-}" ] && [ -d build/tests ]; then
+		if command -v valgrind >/dev/null; then
+			echo "valgrind: unit tests under memcheck"
+			while IFS= read -r t; do
+				run_valgrind "$t"
+			done < <(find build/tests -type f -perm -u+x \
+			    -name 'test_*' ! -name '*.[od]' | sort)
+		else
+			echo "FAIL  valgrind: not installed"
+			failed=$((failed + 1))
+			failures+=("valgrind")
+		fi
+	fi
 	# The same unit tests, and the paths that parse bytes from strangers
 	# end to end, again with the AddressSanitizer/UBSan build when one
 	# exists (make test builds it into build-asan/).
