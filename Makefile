@@ -47,7 +47,7 @@ SHARED_SRC = \
 	shared/util.c shared/log.c shared/buf.c shared/config.c \
 	shared/db.c shared/migrate.c \
 	shared/mq.c shared/mq_publish.c shared/metrics.c shared/ops_http.c shared/mq_consume.c \
-	shared/xrpc.c
+	shared/xrpc.c shared/dlq.c
 
 # --- consumer/: network -> RabbitMQ ---------------------------------------
 # CONSUMER_MAIN holds main(); everything else is also linked into the
@@ -70,7 +70,7 @@ PROCESSOR_SRC = \
 	processor/map.c processor/outcome.c processor/api_client.c \
 	processor/settings.c processor/fate.c processor/pipeline.c \
 	processor/dlq.c processor/batch.c processor/job.c processor/settle.c \
-	processor/call.c
+	processor/call.c processor/map_life.c
 
 # --- api/: Kore HTTP -> Postgres --------------------------------------------
 # API_PURE_SRC: no Kore calls (validation, mapping); unit-tested alone.
@@ -79,19 +79,19 @@ PROCESSOR_SRC = \
 API_PURE_SRC = \
 	api/input.c api/auth.c api/validate.c \
 	api/ratelimit.c api/telemetry.c api/faults.c \
-	api/oplist.c
+	api/oplist.c api/lifecycle.c
 
 API_KORE_SRC = \
 	api/api.c api/handlers.c api/store.c \
-	api/metrics_http.c api/guard.c \
-	api/call.c api/read.c api/store_read.c
+	api/metrics_http.c api/guard.c api/lifecycle_http.c api/store_life.c \
+	api/call.c api/read.c api/store_read.c api/tls.c api/dlq_http.c
 
 # --- unit tests: tests/<component>/test_<module>.c, one binary each --------
 UNIT_TESTS = \
 	tests/api/test_input.c tests/api/test_auth.c tests/api/test_validate.c \
 	tests/api/test_ratelimit.c tests/api/test_telemetry.c \
 	tests/api/test_faults.c \
-	tests/api/test_oplist.c \
+	tests/api/test_oplist.c tests/api/test_lifecycle.c \
 	tests/shared/test_cbor.c tests/shared/test_cid.c \
 	tests/shared/test_frame.c tests/shared/test_datamodel.c \
 	tests/consumer/test_decode_golden.c \
@@ -102,7 +102,7 @@ UNIT_TESTS = \
 	tests/shared/test_mst.c tests/shared/test_didres.c \
 	tests/consumer/test_verify.c \
 	tests/consumer/test_labels_frame.c tests/consumer/test_backfill_parse.c \
-	tests/shared/test_xrpc.c \
+	tests/shared/test_xrpc.c tests/shared/test_dlq.c \
 	tests/processor/test_map.c tests/processor/test_outcome.c \
 	tests/processor/test_batch.c tests/processor/test_job.c \
 
@@ -247,7 +247,7 @@ test: test-deps
 	$(MAKE) all
 	$(MAKE) BUILD=$(ASAN_BUILD) SANITIZE=address,undefined all
 	scripts/services.sh up
-	SANITIZED=$(ASAN_BUILD) tests/run.sh
+	SANITIZED=$(ASAN_BUILD) VALGRIND=1 tests/run.sh
 
 check: test
 
@@ -291,11 +291,11 @@ $(LIBATC): $(SHARED_OBJ)
 FUZZ_CC		?= clang
 FUZZ_SECONDS	?= 60
 FIXTURES_DIR	?= ../shared/fixtures
-FUZZ_TARGETS	= frame car cbor_json jetstream_json
-FUZZ_CFLAGS	= -std=c11 -D_GNU_SOURCE -g -O1 -Ishared -Iconsumer \
+FUZZ_TARGETS	= frame car cbor_json jetstream_json api_validate api_input
+FUZZ_CFLAGS	= -std=c11 -D_GNU_SOURCE -g -O1 -Ishared -Iconsumer -Iapi \
 		  -fno-omit-frame-pointer -fsanitize=address,undefined \
 		  -fno-sanitize-recover=undefined
-FUZZ_SRC	= $(SHARED_SRC) consumer/jetstream.c consumer/route.c
+FUZZ_SRC	= $(SHARED_SRC) consumer/jetstream.c consumer/route.c $(API_PURE_SRC)
 FUZZ_LIB	= $(BUILD)/fuzz/libatc_fuzz.a
 FUZZ_BINS	= $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 
@@ -319,6 +319,7 @@ fuzz: fuzz-build
 	@test -d $(FIXTURES_DIR) || { echo "fuzz: no fixtures at $(FIXTURES_DIR)"; exit 1; }
 	rm -rf $(BUILD)/fuzz/seed
 	$(BUILD)/fuzz/seed-tool $(FIXTURES_DIR) $(BUILD)/fuzz/seed
+	tests/fuzz/api_seeds.sh $(BUILD)/fuzz/seed
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(BUILD)/fuzz/corpus/$$t $(BUILD)/fuzz/artifacts/$$t; \
 		echo "fuzz_$$t: $(FUZZ_SECONDS)s, seeds $$(ls $(BUILD)/fuzz/seed/$$t | wc -l)"; \

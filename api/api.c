@@ -55,6 +55,11 @@ u_int32_t	asset_len_builtin_kore_conf;
 static struct sock_filter	api_seccomp[] = {
 	KORE_SYSCALL_ALLOW(newfstatat),
 	KORE_SYSCALL_ALLOW(getdents64),
+	/* The dead-letter routes resolve RABBITMQ_URL's host (glibc's
+	 * resolver: uname, one datagram exchange per query). */
+	KORE_SYSCALL_ALLOW(uname),
+	KORE_SYSCALL_ALLOW(sendmmsg),
+	KORE_SYSCALL_ALLOW(recvmsg),
 };
 
 static struct api_config	 cfg;
@@ -112,6 +117,10 @@ static const struct atc_config_item config_items[] = {
 	{ "API_HIDE_LABELS", NULL, ATC_CONFIG_STR,
 	    offsetof(struct api_config, hide_labels), 0, 0, false, false,
 	    NULL, "label values hiding a subject besides !hide,!takedown" },
+	{ "RABBITMQ_URL", NULL, ATC_CONFIG_STR,
+	    offsetof(struct api_config, rabbitmq_url), 0, 0, false, true,
+	    atc_config_check_url, "RabbitMQ URL for the DLQ routes (unset: "
+	    "they answer 503)" },
 	{ "LOG_LEVEL", "info", ATC_CONFIG_STR,
 	    offsetof(struct api_config, log_level), 0, 0, false, false, NULL,
 	    "err|warn|info|debug" },
@@ -339,6 +348,9 @@ render_kore_conf(void)
 	    "\troute /api/integration/account api_account\n"
 	    "\troute /api/integration/profile api_profile\n"
 	    "\troute /api/integration/labels api_labels\n"
+	    "\troute /api/integration/dlq api_dlq\n"
+	    "\troute /api/integration/dlq/replay api_dlq_replay\n"
+	    "\troute ^/api/integration/dlq/[^/]+$ api_dlq_one\n"
 	    "\troute /api/integration/shadow-accounts/claim "
 	    "api_shadow_claim\n"
 	    "\troute /api/shadow-accounts api_shadow_accounts\n"

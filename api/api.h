@@ -33,6 +33,11 @@ struct api_config {
 	char		*metrics_token;	/* METRICS_TOKEN (secret) or NULL */
 	char		*test_faults;	/* ATCAL_TEST_FAULTS (test only) */
 	char		*test_faults_file; /* ATCAL_TEST_FAULTS_FILE (tests) */
+	char		*tls_cert;	/* API_TLS_CERT PEM chain path or NULL */
+	char		*tls_key;	/* API_TLS_KEY PEM key path or NULL */
+	char		*tls_dhparam;	/* API_TLS_DHPARAM PEM path or NULL */
+	char		*hide_labels;	/* API_HIDE_LABELS comma list or NULL */
+	char		*rabbitmq_url;	/* RABBITMQ_URL (secret) or NULL: no DLQ */
 };
 
 /* Returns the configuration (borrowed, lives for the process). */

@@ -18,6 +18,7 @@ command -v jq >/dev/null || t_skip "jq not installed"
 command -v yq >/dev/null || t_skip "yq not installed"
 
 DB=$(t_new_db) || t_skip "no Postgres (make services-up)"
+MQ=$(t_new_vhost) || t_skip "no RabbitMQ (make services-up)"
 PORT=$(t_free_port)
 DEADPORT=$(t_free_port)
 DEAD=$(t_free_port)
@@ -26,9 +27,9 @@ DOWN="http://127.0.0.1:$DEADPORT"
 export DATABASE_URL="$DB" API_LISTEN="127.0.0.1:$PORT" API_WORKERS=1 \
     SERVICE_API_KEYS="k-doc,k-doc-other=other" SCHEMA_DIR=schema \
     API_BODY_MAX=65536 LOG_LEVEL=warn METRICS_TOKEN=m-doc \
-    API_KEY_RATE_LIMIT=off
-t_start api "$API_BIN"
-DATABASE_URL="postgresql://atcal@127.0.0.1:$DEAD/atcal" \
+    API_KEY_RATE_LIMIT=off API_AUTH_FAIL_LIMIT=off
+RABBITMQ_URL="$MQ" t_start api "$API_BIN"
+DATABASE_URL="postgresql://atcal@127.0.0.1:$DEAD/atcal" RABBITMQ_URL= \
     API_LISTEN="127.0.0.1:$DEADPORT" t_start api_dead "$API_BIN"
 t_wait_http "$LIVE/health/liveness" 30
 t_wait_http "$DOWN/health/liveness" 30
@@ -94,8 +95,24 @@ GET|/api/events/by-source|/api/events/by-source?sourceId=$EV|
 GET|/api/events/{slug}|/api/events/SLUG|
 GET|/api/events/{slug}/attendees|/api/events/SLUG/attendees|
 GET|/api/users/{did}|/api/users/$A|
+POST|/api/integration/identity|/api/integration/identity|{"did":"$A","seq":1}
+POST|/api/integration/account|/api/integration/account|{"did":"$A","active":true}
+POST|/api/integration/profile|/api/integration/profile|{"did":"$A","operation":"delete","rev":"3mptdocpr2aaa"}
+POST|/api/integration/labels|/api/integration/labels|{"labels":[{"src":"did:plc:docmod","uri":"did:plc:docnobody","val":"!hide","cts":"2026-01-01T00:00:00Z"}]}
+GET|/api/integration/dlq|/api/integration/dlq|
+GET|/api/integration/dlq/{n}|/api/integration/dlq/1|
+POST|/api/integration/dlq/replay|/api/integration/dlq/replay|{"filter":"no-such-message"}
+DELETE|/api/integration/dlq|/api/integration/dlq|
 ROUTES
 }
+# One dead letter for GET /api/integration/dlq/1 (the first DLQ call
+# declares the queue; the api without RABBITMQ_URL answers 503).
+curl -s -o /dev/null "${AUTH[@]}" "$LIVE/api/integration/dlq"
+jq -nc --arg b "$EVBODY" '{properties: {delivery_mode: 2, headers:
+    {"x-reason": "doc", "x-routing-key": "event.create"}}, routing_key:
+    "community.lexicon.calendar.dlq", payload: $b, payload_encoding: "string"}' |
+    curl -s -m 10 -u guest:guest -H 'content-type: application/json' -d @- \
+    "$T_MGMT_URL/api/exchanges/${MQ##*/}/amq.default/publish" >/dev/null
 
 # Success of each route, in an order that makes each one valid.
 SLUG=
@@ -157,6 +174,18 @@ hit "$LIVE" GET /api/events/by-source "/api/events/by-source?sourceId=at://$A/x.
 hit "$LIVE" GET /api/events/{slug} /api/events/no-such-slug "${AUTH[@]}"
 hit "$LIVE" GET /api/events/{slug}/attendees /api/events/no-such-slug/attendees "${AUTH[@]}"
 hit "$LIVE" GET /api/users/{did} /api/users/did:plc:nobodyatall "${AUTH[@]}"
+for r in identity account profile labels; do
+	hit "$LIVE" POST /api/integration/$r /api/integration/$r "${AUTH[@]}" \
+	    "${JSON[@]}" --data-binary '{"did":1}'
+done
+hit "$LIVE" GET /api/integration/dlq "/api/integration/dlq?limit=0" "${AUTH[@]}"
+hit "$LIVE" GET /api/integration/dlq/{n} /api/integration/dlq/99 "${AUTH[@]}"
+hit "$LIVE" POST /api/integration/dlq/replay /api/integration/dlq/replay "${AUTH[@]}" \
+    "${JSON[@]}" --data-binary '{"all":'
+hit "$LIVE" POST /api/integration/dlq/replay /api/integration/dlq/replay "${AUTH[@]}" \
+    "${JSON[@]}" --data-binary '{}'
+hit "$LIVE" POST /api/integration/dlq/replay /api/integration/dlq/replay "${AUTH[@]}" \
+    "${JSON[@]}" --data-binary '{"index":99}'
 
 sort -u "$SEEN" >"$T_DIR/seen.sorted"
 jq -r '.paths | to_entries[] | .key as $p | .value | to_entries[] |
