@@ -364,12 +364,29 @@ api_batch(struct http_request *req)
 		json_t	*r;
 		size_t	 i;
 
+		json_t		*items, *item;
+		const char	*rid;
+		char		 rq[640];
+
 		/* Items whose event is not known yet are retried by the
-		 * client: say when, as a single write would. */
-		json_array_foreach(results, i, r)
+		 * client: say when, as a single write would. Each item with
+		 * its own request id gets its line, so a record's id reaches
+		 * this log inside a batch too. */
+		items = json_object_get(body, "operations");
+		json_array_foreach(results, i, r) {
 			if (json_integer_value(json_object_get(r,
 			    "status")) == 424)
 				c.retry_after = true;
+			item = json_array_get(items, i);
+			rid = json_string_value(json_object_get(item,
+			    "requestId"));
+			if (rid != NULL)
+				atc_log_debug("batch_item", "request_id=%s "
+				    "index=%zu status=%lld",
+				    atc_log_quote(rq, sizeof(rq), rid), i,
+				    (long long)json_integer_value(
+				    json_object_get(r, "status")));
+		}
 	}
 	call_ok(&c, 200, json_pack("{s:b, s:O}", "success", 1, "results",
 	    results));

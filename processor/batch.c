@@ -20,12 +20,13 @@
 #define BODY_HEAD	"{\"operations\":["
 
 int
-batch_body_add(struct atc_buf *b, const struct map_call *c)
+batch_body_add(struct atc_buf *b, const struct map_call *c,
+    const char *request_id)
 {
 	size_t	mark = b->len;
 
 	atc_buf_puts(b, mark == 0 ? BODY_HEAD : ",");
-	if (map_batch_item(b, c) == -1) {
+	if (map_batch_item(b, c, request_id) == -1) {
 		atc_buf_truncate(b, mark);
 		return -1;
 	}

@@ -29,7 +29,8 @@ struct batch_answer {
 /* Appends c to the request body being built in b (which must start empty:
  * the first call writes the envelope's head). Pure. 0, or -1 (b untouched)
  * when c is not a mapped call. */
-int	batch_body_add(struct atc_buf *b, const struct map_call *c);
+int	batch_body_add(struct atc_buf *b, const struct map_call *c,
+	    const char *request_id);
 /* Closes the body started by batch_body_add(). */
 void	batch_body_finish(struct atc_buf *b);
 /* Parses a 2xx batch response (len bytes, need not be NUL-terminated) for

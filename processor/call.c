@@ -93,7 +93,8 @@ call_take(struct job_fifo *q, size_t batch_size)
 			break;
 		}
 		mark = b.len;
-		if (batch_body_add(&b, &q->head->call) == -1) {
+		if (batch_body_add(&b, &q->head->call,
+		    job_request_id(q->head)) == -1) {
 			q->head->single = true;
 			continue;
 		}

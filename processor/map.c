@@ -457,7 +457,8 @@ json_quote(struct atc_buf *b, const char *s)
 }
 
 int
-map_batch_item(struct atc_buf *out, const struct map_call *c)
+map_batch_item(struct atc_buf *out, const struct map_call *c,
+    const char *request_id)
 {
 	/* Only events and RSVPs go through the batch endpoint. */
 	if (c->kind == NULL || (strcmp(c->kind, "event") != 0 &&
@@ -469,6 +470,13 @@ map_batch_item(struct atc_buf *out, const struct map_call *c)
 		return -1;
 	atc_buf_appendf(out, "{\"op\":\"%s.%s\",", c->kind,
 	    c->method == MAP_POST ? "upsert" : "delete");
+	/* The item carries its own id: the API logs it per item, so one
+	 * record's id reaches the API's log inside a batch too. */
+	if (request_id != NULL) {
+		atc_buf_puts(out, "\"requestId\":");
+		json_quote(out, request_id);
+		atc_buf_putc(out, ',');
+	}
 	if (c->method == MAP_POST) {
 		atc_buf_puts(out, "\"body\":");
 		atc_buf_puts(out, c->body);

@@ -40,7 +40,8 @@ int	map_message(struct map_call *out, const void *body, size_t len,
  * batch endpoint: {"op":"event.upsert","body":DTO} for upserts,
  * {"op":"rsvp.delete","sourceId":URI,"sourceType":"bluesky","rev":REV} for
  * deletes. Pure. 0, or -1 (out untouched) when c is not a mapped call. */
-int	map_batch_item(struct atc_buf *out, const struct map_call *c);
+int	map_batch_item(struct atc_buf *out, const struct map_call *c,
+	    const char *request_id);
 /* Frees what c owns and zeroes it. */
 void	map_call_cleanup(struct map_call *c);
 

@@ -57,7 +57,7 @@ test_batch_body_keeps_delivery_order(void **state)
 	for (i = 0; i < NINPUTS; i++) {
 		assert_int_equal(map_message(&calls[i], inputs[i],
 		    strlen(inputs[i]), reason, sizeof(reason)), 0);
-		assert_int_equal(batch_body_add(&b, &calls[i]), 0);
+		assert_int_equal(batch_body_add(&b, &calls[i], NULL), 0);
 	}
 	batch_body_finish(&b);
 	root = json_loadb((const char *)b.data, b.len, 0, NULL);
@@ -67,7 +67,7 @@ test_batch_body_keeps_delivery_order(void **state)
 	assert_int_equal(json_array_size(ops), NINPUTS);
 	for (i = 0; i < NINPUTS; i++) {
 		atc_buf_init(&one, 0);
-		assert_int_equal(map_batch_item(&one, &calls[i]), 0);
+		assert_int_equal(map_batch_item(&one, &calls[i], NULL), 0);
 		want = json_loadb((const char *)one.data, one.len, 0, NULL);
 		assert_non_null(want);
 		assert_true(json_equal(json_array_get(ops, i), want));
@@ -91,7 +91,7 @@ test_batch_body_add_refuses_unmapped_call(void **state)
 
 	memset(&c, 0, sizeof(c));
 	atc_buf_init(&b, 0);
-	assert_int_equal(batch_body_add(&b, &c), -1);
+	assert_int_equal(batch_body_add(&b, &c, NULL), -1);
 	assert_int_equal(b.len, 0);
 	batch_body_finish(&b);
 	assert_string_equal(atc_buf_cstr(&b), "{\"operations\":[]}");

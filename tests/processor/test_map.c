@@ -565,7 +565,7 @@ batch_item_of(const char *input)
 	assert_int_equal(map_message(&c, input, strlen(input), reason,
 	    sizeof(reason)), 0);
 	atc_buf_init(&b, 0);
-	assert_int_equal(map_batch_item(&b, &c), 0);
+	assert_int_equal(map_batch_item(&b, &c, NULL), 0);
 	item = json_loadb((const char *)b.data, b.len, 0, &jerr);
 	if (item == NULL)
 		fail_msg("batch item is not JSON: %s", jerr.text);
@@ -647,11 +647,11 @@ test_map_batch_item_refuses_unmapped_call(void **state)
 	    sizeof(reason)), -1);
 	atc_buf_init(&b, 0);
 	atc_buf_puts(&b, "x");
-	assert_int_equal(map_batch_item(&b, &c), -1);
+	assert_int_equal(map_batch_item(&b, &c, NULL), -1);
 	assert_int_equal(b.len, 1);
 	map_call_cleanup(&c);
 	memset(&c, 0, sizeof(c));
-	assert_int_equal(map_batch_item(&b, &c), -1);
+	assert_int_equal(map_batch_item(&b, &c, NULL), -1);
 	atc_buf_cleanup(&b);
 }
 
@@ -758,7 +758,7 @@ test_map_lifecycle_never_batched(void **state)
 	    sizeof(reason)), 0);
 	assert_string_equal(c.kind, "account");
 	atc_buf_init(&b, 0);
-	assert_int_equal(map_batch_item(&b, &c), -1);
+	assert_int_equal(map_batch_item(&b, &c, NULL), -1);
 	assert_int_equal(b.len, 0);
 	atc_buf_cleanup(&b);
 	map_call_cleanup(&c);
