@@ -323,6 +323,10 @@ render_kore_conf(void)
 	    "%s"
 	    "workers %lld\n"
 	    "worker_max_connections 1024\n"
+	    /* Handlers block on Postgres, so a worker takes one connection
+	     * per accept and passes the lock on: connections (and the
+	     * processor's concurrent batches) spread over all workers. */
+	    "worker_accept_threshold 1\n"
 	    /* Idle keep-alive connections close before the header timeout,
 	     * so a client never reads an unprompted 408 as its answer. */
 	    "http_keepalive_time 8\n"
@@ -446,6 +450,9 @@ api_db(void)
 {
 	char	err[ATC_ERRLEN], q[ATC_ERRLEN + 8];
 
+	/* A database call blocks this worker: hand the accept lock to an
+	 * idle worker first, so new connections are not queued behind it. */
+	kore_worker_make_busy();
 	/* Statements reconnect by themselves; only the schema needs a
 	 * first successful contact. */
 	if (!worker_migrated) {
