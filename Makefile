@@ -61,7 +61,7 @@ CONSUMER_SRC = \
 	consumer/cmd_capture.c consumer/verify.c \
 	consumer/backfill.c consumer/backfill_repo.c consumer/backfill_store.c \
 	consumer/backfill_parse.c consumer/backfill_enum.c consumer/labels.c \
-	consumer/labels_frame.c \
+	consumer/labels_frame.c consumer/pubbatch.c \
 
 # --- processor/: RabbitMQ -> integration API -------------------------------
 PROCESSOR_MAIN = processor/main.c
@@ -69,8 +69,9 @@ PROCESSOR_SRC = \
 	processor/telemetry.c \
 	processor/map.c processor/outcome.c processor/api_client.c \
 	processor/settings.c processor/fate.c processor/pipeline.c \
+	processor/fetch_event.c processor/fetch_event_map.c \
 	processor/dlq.c processor/batch.c processor/job.c processor/settle.c \
-	processor/call.c processor/map_life.c
+	processor/call.c processor/map_life.c processor/resolver.c
 
 # --- api/: Kore HTTP -> Postgres --------------------------------------------
 # API_PURE_SRC: no Kore calls (validation, mapping); unit-tested alone.
@@ -102,9 +103,12 @@ UNIT_TESTS = \
 	tests/shared/test_mst.c tests/shared/test_didres.c \
 	tests/consumer/test_verify.c \
 	tests/consumer/test_labels_frame.c tests/consumer/test_backfill_parse.c \
+	tests/consumer/test_pubbatch.c \
 	tests/shared/test_xrpc.c tests/shared/test_dlq.c \
 	tests/processor/test_map.c tests/processor/test_outcome.c \
 	tests/processor/test_batch.c tests/processor/test_job.c \
+	tests/processor/test_fetch_event_map.c \
+	tests/processor/test_resolver.c \
 
 SHARED_OBJ	= $(SHARED_SRC:%.c=$(BUILD)/obj/%.o)
 CONSUMER_OBJ	= $(CONSUMER_SRC:%.c=$(BUILD)/obj/%.o)

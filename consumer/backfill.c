@@ -195,6 +195,9 @@ metrics_init(struct backfill *bf, struct atc_metrics *r)
 	    "repository CAR bytes fetched", NULL);
 	m->pending = atc_metrics_gauge(r, "atcal_backfill_repos_pending",
 	    "repositories left in this run", NULL);
+	m->batches = atc_metrics_counter(r,
+	    "atcal_backfill_publish_batches_total",
+	    "publish batches whose confirms the backfill collected", NULL);
 }
 
 static int
@@ -222,6 +225,8 @@ workers_run(struct backfill *bf, char *err, size_t errlen)
 	for (i = 0; i < n; i++) {
 		ws[i].bf = bf;
 		ws[i].id = (int)i;
+		pubbatch_init(&ws[i].batch, (uint32_t)cfg->batch_size,
+		    (uint32_t)cfg->batch_timeout_ms, atc_mono_ms());
 		atc_buf_init(&ws[i].body, 4096);
 		atc_buf_init(&ws[i].car, 0);
 		ws[i].db = atc_db_new(cfg->database_url);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "pubbatch.h"
 
 struct atc_db;
 struct atc_didres;
@@ -47,6 +48,7 @@ struct backfill_metrics {
 	struct atc_metric	*repos_done, *repos_gone, *repos_failed;
 	struct atc_metric	*records, *records_dropped, *requests, *bytes;
 	struct atc_metric	*pending;
+	struct atc_metric	*batches;	/* publish batches closed */
 };
 
 /* The whole run: read-only after setup except the atomics. */
@@ -76,6 +78,7 @@ struct backfill_worker {
 	struct atc_buf		 car;		/* repository bytes */
 	struct atc_buf		 body;		/* message scratch */
 	uint64_t		 last_tag, acked;
+	struct pubbatch		 batch;		/* INGESTER_BATCH_* */
 	pthread_t		 thread_id;
 };
 

@@ -5,7 +5,11 @@
  * commit names the repository, walk the MST (every node hash-checked) and
  * publish each calendar record, its block hash-checked too, as a
  * `<kind>.backfill` message carrying the snapshot's rev. The repository
- * only counts as done when the broker confirmed all of them.
+ * only counts as done when the broker confirmed all of them. Publishing
+ * goes on while confirms arrive: they are collected per publish batch
+ * (INGESTER_BATCH_SIZE messages, or INGESTER_BATCH_TIMEOUT_MS), and the
+ * walk waits only while more than INGESTER_MAX_UNCONFIRMED are owed, so a
+ * huge repository never outgrows the broker's confirm window.
  *
  * Cut-over with the live stream: this runs in its own process, so live
  * events are not buffered here. The API gives the same guarantee: it
@@ -28,6 +32,7 @@
 #include "metrics.h"
 #include "mq.h"
 #include "mst.h"
+#include "pubbatch.h"
 #include "route.h"
 #include "settings.h"
 #include "util.h"
@@ -46,6 +51,8 @@ struct walk {
 	int				 mq_failed;
 	char				 mq_err[ATC_ERRLEN];
 };
+
+static int	batch_close(struct backfill_worker *, char *, size_t);
 
 static bool
 wanted(char *const *collections, const char *collection)
@@ -70,6 +77,12 @@ visit(void *arg, const char *path, size_t path_len, const uint8_t *cid,
 	char				 rk[64], mid[1536];
 	uint64_t			 tag;
 
+	/* A batch times out while the walk passes other collections too. */
+	if (pubbatch_due(&w->batch, atc_mono_ms(), false) != PUBBATCH_KEEP &&
+	    batch_close(w, wk->mq_err, sizeof(wk->mq_err)) == -1) {
+		wk->mq_failed = 1;
+		return 1;
+	}
 	if ((slash = memchr(path, '/', path_len)) == NULL ||
 	    (size_t)(slash - path) >= sizeof(coll))
 		return 0;
@@ -104,6 +117,12 @@ visit(void *arg, const char *path, size_t path_len, const uint8_t *cid,
 	wk->published++;
 	atc_log_debug("record_published", "uri=at://%s/%s rev=%s rk=%s",
 	    wk->did, path, wk->rev, rk);
+	pubbatch_published(&w->batch, tag, atc_mono_ms());
+	if (pubbatch_due(&w->batch, atc_mono_ms(), false) != PUBBATCH_KEEP &&
+	    batch_close(w, wk->mq_err, sizeof(wk->mq_err)) == -1) {
+		wk->mq_failed = 1;
+		return 1;
+	}
 	return 0;
 }
 
@@ -121,6 +140,7 @@ mq_ensure(struct backfill_worker *w, char *err, size_t errlen)
 		return -1;
 	}
 	w->last_tag = w->acked = 0;
+	pubbatch_reset(&w->batch, atc_mono_ms());
 	return 0;
 }
 
@@ -130,16 +150,18 @@ mq_drop(struct backfill_worker *w)
 	atc_mq_free(w->mq);
 	w->mq = NULL;
 	w->last_tag = w->acked = 0;
+	pubbatch_reset(&w->batch, atc_mono_ms());
 }
 
-/* Waits until the broker confirmed every message published so far. */
+/* Waits until at most `owed` messages published so far are unconfirmed. */
 static int
-wait_confirms(struct backfill_worker *w, char *err, size_t errlen)
+wait_confirms(struct backfill_worker *w, uint64_t owed, char *err,
+    size_t errlen)
 {
 	uint64_t	deadline = atc_mono_ms() + CONFIRM_TIMEOUT_MS;
 	bool		nacked = false;
 
-	while (w->acked < w->last_tag) {
+	while (w->last_tag - w->acked > owed) {
 		if (atc_mono_ms() > deadline)
 			return atc_seterr(err, errlen, "broker confirms timed "
 			    "out");
@@ -151,6 +173,27 @@ wait_confirms(struct backfill_worker *w, char *err, size_t errlen)
 			    "message");
 	}
 	return 0;
+}
+
+/* Closes the open publish batch: collects the confirms already in, and
+ * waits while more than INGESTER_MAX_UNCONFIRMED are owed. */
+static int
+batch_close(struct backfill_worker *w, char *err, size_t errlen)
+{
+	int64_t		seq;
+	uint64_t	tag;
+	bool		nacked = false;
+
+	if (pubbatch_close(&w->batch, &seq, &tag) == 0)
+		return 0;
+	atc_metric_inc(w->bf->m.batches);
+	if (atc_mq_confirm_poll(w->mq, 0, &w->acked, &nacked, err,
+	    errlen) == -1)
+		return -1;
+	if (nacked)
+		return atc_seterr(err, errlen, "broker nacked a message");
+	return wait_confirms(w, (uint64_t)w->bf->cfg->high_water, err,
+	    errlen);
 }
 
 /* The PDS of job: the source itself for a PDS host, else from the DID
@@ -279,7 +322,8 @@ backfill_repo_run(struct backfill_worker *w, struct backfill_job *job,
 		ret = BACKFILL_GONE;
 		goto out;
 	}
-	if (wait_confirms(w, err, errlen) == -1) {
+	if (batch_close(w, err, errlen) == -1 ||
+	    wait_confirms(w, 0, err, errlen) == -1) {
 		mq_drop(w);
 		goto out;
 	}

@@ -4,9 +4,12 @@
  * arrive in ingest_message(), periodic work (broker confirms, backpressure,
  * cursor saving, reconnects, shutdown) in ingest_tick(). The invariant: the
  * stored cursor never passes a frame whose messages the broker has not
- * confirmed. When the broker connection is lost or nacks, the source
- * connection is closed too and reopened from the last safe position, so
- * nothing in doubt is ever skipped.
+ * confirmed. Messages go out at once and are grouped in publish batches
+ * (pubbatch.c): each closed batch is one checkpoint for the tracker, and
+ * the cursor is stored per INGESTER_BATCH_SIZE confirmed messages or every
+ * INGESTER_BATCH_TIMEOUT_MS. When the broker connection is lost or nacks,
+ * the source connection is closed too and reopened from the last safe
+ * position, so nothing in doubt is ever skipped.
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -29,6 +32,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "mq.h"
+#include "pubbatch.h"
 #include "settings.h"
 #include "tracker.h"
 #include "util.h"
@@ -91,6 +95,7 @@ ingest_mq_lost(struct ingest *in, const char *cause)
 	in->mq = NULL;
 	in->last_tag = in->acked = 0;
 	tracker_reset(&in->tracker);
+	pubbatch_reset(&in->batch, atc_mono_ms());
 	in->next_mq_ms = atc_mono_ms() +
 	    ingest_backoff_ms(in->mq_attempts++, in->cfg->reconnect_max_ms);
 	/* Whatever was read but not confirmed is replayed from the source. */
@@ -117,6 +122,7 @@ mq_open(struct ingest *in)
 	}
 	in->mq_attempts = 0;
 	in->last_tag = in->acked = 0;
+	pubbatch_reset(&in->batch, atc_mono_ms());
 	atc_log_info("broker_connected", NULL);
 	return 0;
 }
@@ -126,10 +132,11 @@ save_cursor(struct ingest *in)
 {
 	char	err[ATC_ERRLEN], q[300];
 
-	in->last_save_ms = atc_mono_ms();
+	pubbatch_stored(&in->batch, in->acked, atc_mono_ms());
 	if (!in->leading || in->tracker.safe_seq < 0 ||
 	    in->tracker.safe_seq == in->saved_seq)
 		return;
+	atc_metric_inc(in->m->cursor_saves);
 	if (cursor_save(in->db, in->host, in->tracker.safe_seq, err,
 	    sizeof(err)) == -1) {
 		/* The cursor only lags: a later save or a replay covers it. */
@@ -246,6 +253,60 @@ poll_confirms(struct ingest *in, int timeout_ms)
 	(void)tracker_confirmed(&in->tracker, in->acked);
 }
 
+/* Stores the cursor once a batch's worth of messages is confirmed, or
+ * when the batch timeout passed since the last store. */
+static void
+maybe_save_cursor(struct ingest *in, uint64_t now)
+{
+	if (pubbatch_store_due(&in->batch, in->acked, in->leading &&
+	    in->tracker.safe_seq >= 0 &&
+	    in->tracker.safe_seq != in->saved_seq, now))
+		save_cursor(in);
+}
+
+/* Closes the open batch: its last frame becomes a checkpoint, and the
+ * confirms that arrived meanwhile are collected (without waiting). */
+static void
+batch_close(struct ingest *in, enum pubbatch_close why)
+{
+	int64_t		seq;
+	uint64_t	tag;
+
+	if (pubbatch_close(&in->batch, &seq, &tag) == 0)
+		return;
+	if (why != PUBBATCH_KEEP)
+		atc_metric_inc(in->m->batches[why - 1]);
+	if (seq >= 0)
+		tracker_frame_done(&in->tracker, seq, tag);
+	poll_confirms(in, 0);
+	maybe_save_cursor(in, atc_mono_ms());
+}
+
+void
+ingest_frame_done(struct ingest *in, int64_t seq)
+{
+	enum pubbatch_close	why;
+
+	if (!pubbatch_frame(&in->batch, seq))
+		tracker_frame_done(&in->tracker, seq, in->last_tag);
+	if ((why = pubbatch_due(&in->batch, atc_mono_ms(), false)) !=
+	    PUBBATCH_KEEP)
+		batch_close(in, why);
+}
+
+/* The source has nothing more waiting: a lone message's batch closes now
+ * instead of at its timeout. */
+static void
+ingest_idle(void *arg)
+{
+	struct ingest		*in = arg;
+	enum pubbatch_close	 why;
+
+	if ((why = pubbatch_due(&in->batch, atc_mono_ms(), true)) !=
+	    PUBBATCH_KEEP)
+		batch_close(in, why);
+}
+
 static void
 log_stats(struct ingest *in)
 {
@@ -293,6 +354,7 @@ become_leader(struct ingest *in)
 		seq = strtoll(in->cfg->source_cursor, NULL, 10);
 	tracker_cleanup(&in->tracker);
 	tracker_init(&in->tracker, seq);
+	pubbatch_reset(&in->batch, atc_mono_ms());
 	in->saved_seq = found ? seq : -1;
 	in->leading = 1;
 	in->attempts = 0;
@@ -320,6 +382,7 @@ check_leader(struct ingest *in, uint64_t now)
 		/* Another replica may be ahead now: stop, store nothing. */
 		in->leading = 0;
 		tracker_reset(&in->tracker);
+		pubbatch_reset(&in->batch, now);
 		ws_close(in->ws);
 		atc_log_warn("standby", "host=%s cause=\"lock lost\"",
 		    in->host);
@@ -329,8 +392,11 @@ check_leader(struct ingest *in, uint64_t now)
 static void
 ingest_tick(void *arg)
 {
-	struct ingest	*in = arg;
-	uint64_t	 now = atc_mono_ms();
+	struct ingest		*in = arg;
+	uint64_t		 now = atc_mono_ms();
+	enum pubbatch_close	 why;
+	int64_t			 left;
+	int			 tick;
 
 	if (stop_requested && !in->draining) {
 		in->draining = 1;
@@ -342,6 +408,9 @@ ingest_tick(void *arg)
 		atc_log_info("draining", "unconfirmed=%" PRIu64,
 		    in->last_tag - in->acked);
 	}
+	/* Reading stopped: what was read is one last batch. */
+	if (in->draining)
+		batch_close(in, PUBBATCH_KEEP);
 	poll_confirms(in, 0);
 	if (in->draining) {
 		if (in->mq == NULL || in->acked >= in->last_tag ||
@@ -368,13 +437,18 @@ ingest_tick(void *arg)
 	if (in->leading && in->mq != NULL && !ws_is_active(in->ws) &&
 	    now >= in->next_connect_ms)
 		ingest_source_open(in);
-	if (now - in->last_save_ms >= (uint64_t)in->cfg->cursor_save_ms)
-		save_cursor(in);
+	if ((why = pubbatch_due(&in->batch, now, false)) != PUBBATCH_KEEP)
+		batch_close(in, why);
+	maybe_save_cursor(in, now);
 	if (now - in->last_stats_ms >= STATS_MS)
 		log_stats(in);
 	update_gauges(in);
-	ws_set_tick(in->ws, in->last_tag > in->acked ? TICK_BUSY_MS :
-	    TICK_IDLE_MS);
+	tick = in->last_tag > in->acked ? TICK_BUSY_MS : TICK_IDLE_MS;
+	/* An open batch closes on time even when nothing else happens. */
+	if ((left = pubbatch_left_ms(&in->batch, atc_mono_ms())) >= 0 &&
+	    left < tick)
+		tick = left > 0 ? (int)left : 1;
+	ws_set_tick(in->ws, tick);
 }
 
 static int
@@ -422,6 +496,8 @@ ingest_run(const struct consumer_config *cfg, const char *url,
 	in.metrics = metrics;
 	in.m = m;
 	in.saved_seq = -1;
+	pubbatch_init(&in.batch, (uint32_t)cfg->batch_size,
+	    (uint32_t)cfg->batch_timeout_ms, atc_mono_ms());
 	in.queue_depth = -1;
 	srandom((unsigned)atc_wall_us());
 	atc_frame_init(&in.frame);
@@ -474,6 +550,7 @@ ingest_run(const struct consumer_config *cfg, const char *url,
 	ev.connected = ingest_connected;
 	ev.disconnected = ingest_disconnected;
 	ev.tick = ingest_tick;
+	ev.idle = ingest_idle;
 	ev.ca_file = cfg->source_ca_file;
 	in.ws = ws_new(&ev, (size_t)cfg->max_frame_len,
 	    (int)(cfg->idle_timeout_ms / 1000), err, sizeof(err));
@@ -481,7 +558,7 @@ ingest_run(const struct consumer_config *cfg, const char *url,
 		atc_log_err("startup_failed", "cause=\"%s\"", err);
 		goto out;
 	}
-	in.last_save_ms = in.last_stats_ms = atc_mono_ms();
+	in.last_stats_ms = atc_mono_ms();
 	ws_run(in.ws);
 	log_stats(&in);
 	atc_log_info("stopped", "host=%s cursor=%" PRId64, in.host,

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "frame.h"
+#include "pubbatch.h"
 #include "telemetry.h"
 #include "tracker.h"
 
@@ -47,7 +48,8 @@ struct ingest {
 	uint64_t			 acked;
 	uint64_t			 next_connect_ms;
 	uint64_t			 next_mq_ms;
-	uint64_t			 last_save_ms;
+	struct pubbatch			 batch;		/* publish batches,
+							 * cursor stores */
 	uint64_t			 last_stats_ms;
 	uint64_t			 paused_since_ms;
 	uint32_t			 attempts;	/* failed source connects */
@@ -78,6 +80,10 @@ uint64_t	ingest_backoff_ms(uint32_t attempts, long long max_ms);
 void		ingest_mq_lost(struct ingest *, const char *cause);
 /* Re-evaluates backpressure after the unconfirmed count changed. */
 void		ingest_update_pause(struct ingest *);
+/* Frame seq is handled (its messages published): it joins the open
+ * batch, or the tracker directly when none is open; a full or timed-out
+ * batch closes. */
+void		ingest_frame_done(struct ingest *, int64_t seq);
 
 /* ingest_source.c: the ws_events callbacks and the connect step. */
 void	ingest_source_open(struct ingest *);

@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "mq.h"
 #include "cmd_decode.h"
+#include "pubbatch.h"
 #include "route.h"
 #include "settings.h"
 #include "tracker.h"
@@ -118,6 +119,7 @@ publish_commit(struct ingest *in, uint64_t time_us)
 		atc_histogram_observe(in->m->publish,
 		    (double)(atc_wall_us() - t0) / 1e6);
 		in->last_tag = tag;
+		pubbatch_published(&in->batch, tag, atc_mono_ms());
 		atc_metric_inc(telemetry_event(in->m,
 		    route_kind(op->collection),
 		    atc_op_action_name(op->action)));
@@ -181,6 +183,7 @@ publish_identity(struct ingest *in, uint64_t time_us)
 		return -1;
 	}
 	in->last_tag = tag;
+	pubbatch_published(&in->batch, tag, atc_mono_ms());
 	atc_metric_inc(in->m->identity);
 	atc_log_debug("record_published", "request_id=%s rk=%s", mid, rk);
 	return 0;
@@ -232,6 +235,7 @@ jetstream_message(struct ingest *in, const uint8_t *data, size_t len,
 			return -1;
 		}
 		in->last_tag = tag;
+		pubbatch_published(&in->batch, tag, atc_mono_ms());
 		if (strncmp(ev.routing_key, "identity.", 9) == 0 ||
 		    strncmp(ev.routing_key, "account.", 8) == 0)
 			atc_metric_inc(in->m->identity);
@@ -242,7 +246,7 @@ jetstream_message(struct ingest *in, const uint8_t *data, size_t len,
 		    ev.message_id, ev.routing_key);
 	}
 	if (ev.time_us >= 0) {
-		tracker_frame_done(&in->tracker, ev.time_us, in->last_tag);
+		ingest_frame_done(in, ev.time_us);
 		ingest_frame_timing(in, (uint64_t)ev.time_us, 0);
 	}
 	return 0;
@@ -311,6 +315,7 @@ ingest_message(void *arg, const uint8_t *data, size_t len, int binary)
 			    "continuing from its live tip\"", in->host,
 			    in->tracker.safe_seq);
 			tracker_reset(&in->tracker);
+			pubbatch_reset(&in->batch, atc_mono_ms());
 			in->tracker.safe_seq = -1;
 		}
 		return -1;
@@ -329,7 +334,7 @@ ingest_message(void *arg, const uint8_t *data, size_t len, int binary)
 		break;
 	}
 	if (in->frame.has_seq) {
-		tracker_frame_done(&in->tracker, in->frame.seq, in->last_tag);
+		ingest_frame_done(in, in->frame.seq);
 		if (in->frame.time != NULL &&
 		    cmd_decode_time_us(in->frame.time, &event_us) == 0)
 			ingest_frame_timing(in, event_us, now_us);

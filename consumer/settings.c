@@ -218,7 +218,7 @@ static const struct atc_config_item items[] = {
 	{ "SOURCE_COLLECTIONS", CALENDAR_COLLECTIONS, ATC_CONFIG_STR,
 	    F(collections), 0, 0, true, false, NULL,
 	    "collections (NSIDs) forwarded" },
-	{ "FORWARD_IDENTITY", "false", ATC_CONFIG_BOOL, F(forward_identity), 0,
+	{ "FORWARD_IDENTITY", "true", ATC_CONFIG_BOOL, F(forward_identity), 0,
 	    0, false, false, NULL,
 	    "also forward identity/account events and profile records" },
 	{ "JETSTREAM_ZSTD_DICTIONARY", NULL, ATC_CONFIG_STR, F(jetstream_dict),
@@ -242,8 +242,13 @@ static const struct atc_config_item items[] = {
 	{ "SOURCE_IDLE_TIMEOUT", "60s", ATC_CONFIG_MS, F(idle_timeout_ms),
 	    5000, 3600000, false, false, NULL,
 	    "a connection silent this long is dead (pinged at half)" },
-	{ "CURSOR_SAVE_INTERVAL", "1s", ATC_CONFIG_MS, F(cursor_save_ms),
-	    50, 60000, false, false, NULL, "how often the cursor is stored" },
+	{ "INGESTER_BATCH_SIZE", "500", ATC_CONFIG_INT, F(batch_size), 1,
+	    60000, false, false, NULL, "messages per publish batch (confirms "
+	    "collected and cursor stored per batch)" },
+	{ "INGESTER_BATCH_TIMEOUT_MS", "1000", ATC_CONFIG_MS,
+	    F(batch_timeout_ms), 10, 60000, false, false, NULL,
+	    "longest a batch stays open; the cursor is stored at least this "
+	    "often" },
 	{ "RECONNECT_MAX_DELAY", "60s", ATC_CONFIG_MS, F(reconnect_max_ms),
 	    1000, 3600000, false, false, NULL, "reconnect backoff ceiling" },
 	{ "SHUTDOWN_TIMEOUT", "10s", ATC_CONFIG_MS, F(shutdown_timeout_ms),
@@ -297,6 +302,12 @@ settings_load(struct consumer_config *out)
 	if (n == 0 && out->low_water >= out->high_water) {
 		atc_buf_puts(&errs, "INGESTER_RESUME_UNCONFIRMED: must be "
 		    "below INGESTER_MAX_UNCONFIRMED\n");
+		n++;
+	}
+	if (n == 0 && out->batch_size > out->high_water) {
+		atc_buf_puts(&errs, "INGESTER_BATCH_SIZE: must not exceed "
+		    "INGESTER_MAX_UNCONFIRMED (reading pauses before a batch "
+		    "could fill)\n");
 		n++;
 	}
 	if (n == 0 && out->depth_low >= out->depth_high) {

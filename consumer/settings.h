@@ -23,7 +23,9 @@ struct consumer_config {
 	long long	 depth_high;		/* queue depth: pause reading */
 	long long	 depth_low;		/* queue depth: resume below this */
 	long long	 idle_timeout_ms;	/* silent connection is dead after this */
-	long long	 cursor_save_ms;	/* how often the safe cursor is stored */
+	long long	 batch_size;		/* messages per publish batch */
+	long long	 batch_timeout_ms;	/* longest a batch stays open; cursor
+						 * stored at least this often */
 	long long	 reconnect_max_ms;	/* backoff ceiling */
 	long long	 shutdown_timeout_ms;	/* wait for confirms on SIGTERM */
 	bool		 verify_blocks;		/* check record block SHA-256 */

@@ -12,6 +12,8 @@
 
 static const char	*kinds[] = { "event", "rsvp", "record" };
 static const char	*ops[] = { "create", "update", "delete" };
+/* Indexed by enum pubbatch_close - 1. */
+static const char	*batch_reasons[] = { "full", "idle", "timeout" };
 
 void
 telemetry_init(struct consumer_metrics *m, struct atc_metrics *r,
@@ -102,6 +104,17 @@ telemetry_init(struct consumer_metrics *m, struct atc_metrics *r,
 	    "Identity and account events forwarded.", h);
 	m->database_up = atc_metrics_gauge(r, "atcal_consumer_database_up",
 	    "1 while the database answered the last check.", h);
+	for (k = 0; k < 3; k++) {
+		(void)snprintf(labels, sizeof(labels), "%s,reason=\"%s\"", h,
+		    batch_reasons[k]);
+		m->batches[k] = atc_metrics_counter(r,
+		    "atcal_consumer_publish_batches_total",
+		    "Publish batches closed, by what closed them "
+		    "(INGESTER_BATCH_SIZE, INGESTER_BATCH_TIMEOUT_MS).", labels);
+	}
+	m->cursor_saves = atc_metrics_counter(r,
+	    "atcal_consumer_cursor_saves_total",
+	    "Times the confirmed cursor was written to the database.", h);
 }
 
 struct atc_metric *

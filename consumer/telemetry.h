@@ -37,6 +37,9 @@ struct consumer_metrics {
 	struct atc_metric	*leader;
 	struct atc_metric	*database_up;
 	struct atc_metric	*identity;	/* identity/account forwarded */
+	struct atc_metric	*batches[3];	/* publish batches closed: full,
+						 * idle, timeout */
+	struct atc_metric	*cursor_saves;	/* cursor stores attempted */
 };
 
 /* Creates every series in r; host labels the cursor gauge. */

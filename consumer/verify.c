@@ -25,6 +25,16 @@
 #include "util.h"
 #include "verify.h"
 
+/*
+ * Profiles (forwarded with FORWARD_IDENTITY) come from the whole network:
+ * checking their commits would fetch a DID document, on the reading
+ * thread, for nearly every repo that updates its profile, when the API
+ * keeps profiles only of the few DIDs it knows. A commit is checked when
+ * one of its kept ops is something else (a calendar record); the relay
+ * has checked every commit already.
+ */
+#define NSID_PROFILE	"app.bsky.actor.profile"
+
 enum reason {
 	REASON_COMMIT = 0,	/* commit block missing, corrupt, not ours */
 	REASON_DID,		/* DID document gone, or without a key */
@@ -189,6 +199,20 @@ verify_commit(struct verify *v, const struct atc_frame *f, char *cause,
 	return r == REASON_UNRESOLVED ? VERIFY_UNRESOLVED : VERIFY_REJECTED;
 }
 
+/* Whether a kept op of f needs its commit's signature checked. */
+static bool
+needs_check(const struct atc_frame *f)
+{
+	size_t	i;
+
+	for (i = 0; i < f->nops; i++)
+		if (f->ops[i].status == ATC_OP_OK &&
+		    (f->ops[i].collection == NULL ||
+		    strcmp(f->ops[i].collection, NSID_PROFILE) != 0))
+			return true;
+	return false;
+}
+
 bool
 verify_frame(struct verify *v, struct atc_frame *f)
 {
@@ -198,7 +222,8 @@ verify_frame(struct verify *v, struct atc_frame *f)
 	enum verify_result	 r;
 	char			 q[300];
 
-	if (v == NULL || f->kind != ATC_FRAME_COMMIT || f->nkept == 0)
+	if (v == NULL || f->kind != ATC_FRAME_COMMIT || f->nkept == 0 ||
+	    !needs_check(f))
 		return false;
 	if ((r = verify_commit(v, f, why, sizeof(why))) == VERIFY_OK)
 		return false;

@@ -11,10 +11,11 @@ struct atc_metrics;
 
 /*
  * Firehose trust (VERIFY_SIGNATURES=calendar): the signature of every
- * #commit with a kept op is checked against the #atproto key of the repo's
- * DID document before anything is published. A failing commit's kept ops
- * are marked FAILED with a "signature: ..." cause, so the caller drops and
- * logs them one by one and the frame still advances the cursor.
+ * #commit with a kept op other than a profile (app.bsky.actor.profile) is
+ * checked against the #atproto key of the repo's DID document before
+ * anything is published. A failing commit's kept ops are marked FAILED
+ * with a "signature: ..." cause, so the caller drops and logs them one by
+ * one and the frame still advances the cursor.
  */
 enum verify_result {
 	VERIFY_OK = 0,
@@ -38,13 +39,14 @@ void		 verify_free(struct verify *);
 enum verify_result	verify_commit(struct verify *, const struct atc_frame *f,
 			    char *cause, size_t causelen);
 
-/* The ingest hook: when f is a commit with kept ops, verifies it and on
- * failure turns every kept op into a FAILED one whose error is "signature:
- * <cause>" (text owned by v, valid until the next call), counting the
- * reason. When the key cannot be fetched at all the ops are kept (logged
- * as signature_unverified and counted): the relay verified them already
- * and dropping would lose them. Returns true when the ops were rejected.
- * Commits without kept ops cost nothing. */
+/* The ingest hook: when f is a commit with kept ops, not all of them
+ * profiles, verifies it and on failure turns every kept op into a FAILED
+ * one whose error is "signature: <cause>" (text owned by v, valid until
+ * the next call), counting the reason. When the key cannot be fetched at
+ * all the ops are kept (logged as signature_unverified and counted): the
+ * relay verified them already and dropping would lose them. Returns true
+ * when the ops were rejected. Commits without kept ops, or with profiles
+ * only, cost nothing. */
 bool	verify_frame(struct verify *v, struct atc_frame *f);
 
 #endif

@@ -8,6 +8,7 @@
  * cursor saving, reconnect scheduling) runs on the same thread as the
  * socket.
  */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -280,15 +281,37 @@ ws_set_tick(struct ws_client *c, int tick_ms)
 	    (lws_usec_t)c->tick_ms * LWS_US_PER_MS);
 }
 
+/* Whether another message may be handled without waiting: lws holds
+ * buffered input (decrypted TLS, a partly parsed read) or the socket is
+ * readable. A paused or closed connection has nothing to hand over. */
+static int
+more_waiting(struct ws_client *c)
+{
+	struct pollfd	pfd;
+
+	if (c->wsi == NULL || !c->established || c->paused)
+		return 0;
+	if (lws_service_adjust_timeout(c->ctx, 1, 0) == 0)
+		return 1;
+	pfd.fd = lws_get_socket_fd(c->wsi);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return pfd.fd >= 0 && poll(&pfd, 1, 0) > 0 &&
+	    (pfd.revents & POLLIN) != 0;
+}
+
 void
 ws_run(struct ws_client *c)
 {
 	c->stopping = 0;
 	lws_sul_schedule(c->ctx, 0, &c->tick_sul, tick_cb,
 	    (lws_usec_t)c->tick_ms * LWS_US_PER_MS);
-	while (!c->stopping)
+	while (!c->stopping) {
 		if (lws_service(c->ctx, 0) < 0)
 			break;
+		if (c->ev.idle != NULL && !c->stopping && !more_waiting(c))
+			c->ev.idle(c->ev.arg);
+	}
 }
 
 void

@@ -27,6 +27,10 @@ struct ws_events {
 		    int retry_after_s);
 	/* Called about every tick_ms while ws_run() runs. */
 	void	(*tick)(void *arg);
+	/* Called after a service pass when no further message is waiting:
+	 * nothing buffered, the socket not readable, or reading paused
+	 * (may be NULL). */
+	void	(*idle)(void *arg);
 	/* PEM CA bundle trusted for wss:// instead of the system one (NULL:
 	 * system); borrowed for ws_new() only. Verification is always on. */
 	const char	*ca_file;

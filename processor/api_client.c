@@ -2,11 +2,12 @@
 /*
  * The integration API client: the only caller of curl_*. One curl multi
  * handle runs many calls at once over a pool of keep-alive connections; the
- * caller's loop drives it with api_client_poll() and can wake on one extra
- * descriptor (the RabbitMQ socket). Each call owns one struct xfer, freed
- * when its result is handed out. Response bodies are kept only up to a small
- * excerpt, or the caller's bound for answers it reads (batch results), so a
- * misbehaving server cannot make us allocate.
+ * caller's loop drives it with api_client_poll() and can wake on a few
+ * extra descriptors (the RabbitMQ socket, the DID resolver's pipe). Each
+ * call owns one struct xfer, freed when its result is handed out. Response
+ * bodies are kept only up to a small excerpt, or the caller's bound for
+ * answers it reads (batch results), so a misbehaving server cannot make us
+ * allocate.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -309,21 +310,28 @@ out:
 }
 
 int
-api_client_poll(struct api_client *c, int extra_fd, int timeout_ms,
-    char *err, size_t errlen)
+api_client_poll(struct api_client *c, const int *fds, size_t nfds,
+    int timeout_ms, char *err, size_t errlen)
 {
-	struct curl_waitfd	 wfd;
+	struct curl_waitfd	 wfd[API_POLL_MAXFDS];
 	CURLMcode		 mc;
-	int			 running, nfds;
+	unsigned int		 n = 0;
+	size_t			 i;
+	int			 running, nready;
 
 	if ((mc = curl_multi_perform(c->multi, &running)) != CURLM_OK)
 		return atc_seterr(err, errlen, "api: %s",
 		    curl_multi_strerror(mc));
-	memset(&wfd, 0, sizeof(wfd));
-	wfd.fd = extra_fd;
-	wfd.events = CURL_WAIT_POLLIN;
-	if ((mc = curl_multi_poll(c->multi, extra_fd >= 0 ? &wfd : NULL,
-	    extra_fd >= 0 ? 1 : 0, timeout_ms, &nfds)) != CURLM_OK)
+	memset(wfd, 0, sizeof(wfd));
+	for (i = 0; i < nfds && n < API_POLL_MAXFDS; i++) {
+		if (fds[i] < 0)
+			continue;
+		wfd[n].fd = fds[i];
+		wfd[n].events = CURL_WAIT_POLLIN;
+		n++;
+	}
+	if ((mc = curl_multi_poll(c->multi, n > 0 ? wfd : NULL, n,
+	    timeout_ms, &nready)) != CURLM_OK)
 		return atc_seterr(err, errlen, "api: %s",
 		    curl_multi_strerror(mc));
 	if ((mc = curl_multi_perform(c->multi, &running)) != CURLM_OK)

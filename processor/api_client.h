@@ -54,10 +54,13 @@ void	api_client_free(struct api_client *c);
 /* Starts one call. 0, or -1 and err (nothing was started). */
 int	api_client_start(struct api_client *c, const struct api_request *req,
 	    char *err, size_t errlen);
+/* Most extra descriptors api_client_poll() waits on. */
+#define API_POLL_MAXFDS	4
 /* Drives the transfers, waiting up to timeout_ms for network progress or
- * for extra_fd (-1 = none) to become readable. 0, or -1 and err. */
-int	api_client_poll(struct api_client *c, int extra_fd, int timeout_ms,
-	    char *err, size_t errlen);
+ * for one of fds[0..nfds) (-1 entries skipped, at most API_POLL_MAXFDS
+ * used) to become readable. 0, or -1 and err. */
+int	api_client_poll(struct api_client *c, const int *fds, size_t nfds,
+	    int timeout_ms, char *err, size_t errlen);
 /* Pops one finished call into *out: 1, or 0 when none has finished. The
  * caller owns out->body (free()). */
 int	api_client_next(struct api_client *c, struct api_result *out);

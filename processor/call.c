@@ -14,7 +14,6 @@
 #include <jansson.h>
 
 #include "api_client.h"
-#include "didres.h"
 #include "batch.h"
 #include "buf.h"
 #include "call.h"
@@ -24,6 +23,7 @@
 #include "map_life.h"
 #include "metrics.h"
 #include "outcome.h"
+#include "resolver.h"
 #include "settle.h"
 #include "telemetry.h"
 
@@ -239,51 +239,72 @@ out:
 
 /*
  * An identity event of a DID the API knows: the handle it carried is only
- * a hint, so the DID document is resolved now and j goes back to the head
- * of q to be sent again with what the resolver says. Only known DIDs get
- * here (the API answered "resolve"), so the network's identity traffic
- * never reaches the PLC directory. XXX the resolution blocks this loop (at
- * most the resolver's timeout x attempts); known DIDs' identity events are
- * rare, an asynchronous resolver would lift it. The handle is the DID
- * document's first valid alias; the reverse check (handle -> DID over DNS
- * or HTTPS) is not made.
+ * a hint, so the DID document is resolved and j sent again with what the
+ * resolver says. The resolution runs on the resolver's thread: j waits in
+ * ctx->resolving, unacked and inside the prefetch window, while other
+ * messages keep their API calls going; call_resolved() picks it up. Only
+ * known DIDs get here (the API answered "resolve"), so the network's
+ * identity traffic never reaches the PLC directory.
  */
-static int
-life_resolve(struct job *j, struct job_fifo *q, struct settle *s,
-    struct atc_didres *res, char *err, size_t errlen)
+static void
+life_resolve(struct job *j, struct call_ctx *ctx)
 {
-	struct atc_did_doc	 doc;
-	enum atc_didres_result	 rr;
-	bool			 tomb = false;
-	char			 why[ATC_ERRLEN], *body;
+	j->ticket = ++ctx->last_ticket;
+	j->resolve_ms = atc_mono_ms();
+	resolver_submit(ctx->resolver, j->ticket, j->call.uri, true);
+	job_fifo_push(ctx->resolving, j);
+	atc_log_debug("identity_resolving", "uri=%s ticket=%llu "
+	    "waiting=%zu request_id=%s", j->call.uri,
+	    (unsigned long long)j->ticket, ctx->resolving->n,
+	    job_request_id(j));
+}
 
-	rr = atc_didres_resolve(res, j->call.uri, true, &doc, &tomb, why,
-	    sizeof(why));
-	if (rr == ATC_DIDRES_FAIL)
-		return settle_retry(s, j, 0, -1, why, err, errlen);
-	body = map_life_resolved(j->call.body, rr == ATC_DIDRES_OK ?
-	    doc.handle : "", rr == ATC_DIDRES_OK ? doc.pds : NULL, tomb);
+/*
+ * The handle is the DID document's first valid alias; the reverse check
+ * (handle -> DID over DNS or HTTPS) is not made. The resolved job goes to
+ * the head of the pending FIFO, alone, and is acked only once the API
+ * applied that second call.
+ */
+int
+call_resolved(struct call_ctx *ctx, const struct resolver_result *rr,
+    char *err, size_t errlen)
+{
+	const struct atc_did_doc	*doc = &rr->doc;
+	struct job			*j;
+	bool				 ok = rr->result == ATC_DIDRES_OK;
+	char				*body;
+
+	/* None: its session ended and the message comes back anyway. */
+	if ((j = job_fifo_take_ticket(ctx->resolving, rr->ticket)) == NULL)
+		return 0;
+	j->ticket = 0;
+	if (rr->result == ATC_DIDRES_FAIL)
+		return settle_retry(ctx->settle, j, 0, -1, rr->err, err,
+		    errlen);
+	body = map_life_resolved(j->call.body, ok ? doc->handle : "",
+	    ok ? doc->pds : NULL, rr->tombstoned);
 	if (body == NULL)
-		return settle_park(s, j, 0, NULL, "identity body unreadable",
-		    err, errlen);
+		return settle_park(ctx->settle, j, 0, NULL,
+		    "identity body unreadable", err, errlen);
 	atc_log_info("identity_resolved", "uri=%s handle=%s pds=%s "
-	    "tombstoned=%s request_id=%s", j->call.uri,
-	    rr == ATC_DIDRES_OK && doc.handle[0] ? doc.handle :
-	    "handle.invalid", rr == ATC_DIDRES_OK && doc.pds[0] ? doc.pds :
-	    "-", tomb ? "yes" : "no", job_request_id(j));
+	    "tombstoned=%s ms=%llu request_id=%s", j->call.uri,
+	    ok && doc->handle[0] ? doc->handle : "handle.invalid",
+	    ok && doc->pds[0] ? doc->pds : "-", rr->tombstoned ? "yes" : "no",
+	    (unsigned long long)(atc_mono_ms() - j->resolve_ms),
+	    job_request_id(j));
 	free(j->call.body);
 	j->call.body = body;
 	j->single = true;
 	j->next = NULL;
-	job_fifo_requeue(q, j);
+	job_fifo_requeue(ctx->pending, j);
 	return 0;
 }
 
 /* A lifecycle call's 2xx answer: an unknown DID is acked as ignored, an
  * identity asking for resolution is resolved, anything else applied. */
 static int
-settle_life(struct job *j, const struct api_result *r, struct job_fifo *q,
-    struct settle *s, struct atc_didres *res, char *err, size_t errlen)
+settle_life(struct job *j, const struct api_result *r, struct call_ctx *ctx,
+    char *err, size_t errlen)
 {
 	json_t	*ans;
 	int	 known, resolve;
@@ -294,19 +315,25 @@ settle_life(struct job *j, const struct api_result *r, struct job_fifo *q,
 	resolve = json_is_true(json_object_get(ans, "resolve"));
 	json_decref(ans);
 	if (!known)
-		return settle_ignored(s, j, r->status, err, errlen);
-	if (resolve && res != NULL && strcmp(j->call.kind, "identity") == 0)
-		return life_resolve(j, q, s, res, err, errlen);
-	return settle_ok(s, j, r->status, r->elapsed_ms, err, errlen);
+		return settle_ignored(ctx->settle, j, r->status, err, errlen);
+	if (resolve && ctx->resolver != NULL &&
+	    strcmp(j->call.kind, "identity") == 0) {
+		life_resolve(j, ctx);
+		return 0;
+	}
+	return settle_ok(ctx->settle, j, r->status, r->elapsed_ms, err,
+	    errlen);
 }
 
 int
-call_settle(struct call *c, const struct api_result *r, struct job_fifo *q,
-    struct settle *s, struct processor_metrics *m, struct atc_didres *res,
+call_settle(struct call *c, const struct api_result *r, struct call_ctx *ctx,
     char *err, size_t errlen)
 {
-	struct job	*j;
-	int		 rc = 0;
+	struct job_fifo			*q = ctx->pending;
+	struct settle			*s = ctx->settle;
+	struct processor_metrics	*m = ctx->m;
+	struct job			*j;
+	int				 rc = 0;
 
 	atc_histogram_observe(m->api_request, (double)r->elapsed_ms / 1e3);
 	atc_metric_set(m->api_up, r->status != 0);
@@ -317,7 +344,7 @@ call_settle(struct call *c, const struct api_result *r, struct job_fifo *q,
 			    error_class(r->status));
 		if (map_life_kind(j->call.kind) && r->status >= 200 &&
 		    r->status <= 299)
-			rc = settle_life(j, r, q, s, res, err, errlen);
+			rc = settle_life(j, r, ctx, err, errlen);
 		else
 			rc = settle_answer(s, j, r->status, r->retry_after_s,
 			    r->error, r->elapsed_ms, err, errlen);

@@ -107,6 +107,26 @@ job_fifo_requeue(struct job_fifo *q, struct job *list)
 	q->head = list;
 }
 
+struct job *
+job_fifo_take_ticket(struct job_fifo *q, uint64_t ticket)
+{
+	struct job	**pp, *j, *prev = NULL;
+
+	for (pp = &q->head; (j = *pp) != NULL; pp = &j->next) {
+		if (j->ticket == ticket)
+			break;
+		prev = j;
+	}
+	if (j == NULL)
+		return NULL;
+	*pp = j->next;
+	if (q->tail == j)
+		q->tail = prev;
+	j->next = NULL;
+	q->n--;
+	return j;
+}
+
 void
 job_fifo_clear(struct job_fifo *q)
 {

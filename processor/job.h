@@ -15,7 +15,8 @@
  * One delivery from the main queue and everything owned while handling it:
  * the message, its mapped call, its failure history (from the x-* headers)
  * and, once decided, the fate awaiting the broker's confirm. A job sits on
- * exactly one list at a time (pending, a call in flight, or unconfirmed).
+ * exactly one list at a time (pending, a call in flight, waiting for its
+ * DID's resolution, or unconfirmed).
  */
 struct job {
 	struct atc_mq_msg	 msg;		/* owned */
@@ -27,6 +28,8 @@ struct job {
 	uint64_t		 start_us;	/* delivery time, wall clock */
 	uint64_t		 queued_ms;	/* entered pending, mono */
 	bool			 single;	/* never batch it again */
+	uint64_t		 ticket;	/* DID resolution; 0 = none */
+	uint64_t		 resolve_ms;	/* resolution asked, mono */
 	/* The decided fate while its republish awaits a confirm. */
 	uint64_t		 fate_tag;	/* publish tag on the confirm
 						 * channel */
@@ -52,6 +55,8 @@ struct job	*job_fifo_pop(struct job_fifo *q);
 /* Puts list (jobs linked through next, NULL-terminated) before the head,
  * keeping its order. */
 void		 job_fifo_requeue(struct job_fifo *q, struct job *list);
+/* Removes and returns the job of q whose ticket is ticket, or NULL. */
+struct job	*job_fifo_take_ticket(struct job_fifo *q, uint64_t ticket);
 /* Frees every job (unacked) and empties q. */
 void		 job_fifo_clear(struct job_fifo *q);
 

@@ -6,9 +6,11 @@
  * CONCURRENCY at once: one batch call for up to BATCH_SIZE messages, sent
  * when that many wait, the window is full, or the oldest has waited
  * BATCH_LINGER_MS; or a single call per message (BATCH_SIZE=1, or a message
- * whose batch the API refused as a whole). Fates go through settle.c:
- * nothing is acked before it is durable, and anything else stays unacked
- * and comes back after a reconnect.
+ * whose batch the API refused as a whole). Identity messages of known
+ * DIDs wait for their DID document on the resolver's thread (resolver.c)
+ * without holding up the loop; they stay inside the prefetch window. Fates
+ * go through settle.c: nothing is acked before it is durable, and anything
+ * else stays unacked and comes back after a reconnect.
  */
 #include <poll.h>
 #include <stdbool.h>
@@ -20,12 +22,14 @@
 #include "buf.h"
 #include "call.h"
 #include "didres.h"
+#include "fetch_event.h"
 #include "job.h"
 #include "log.h"
 #include "map.h"
 #include "metrics.h"
 #include "mq.h"
 #include "pipeline.h"
+#include "resolver.h"
 #include "settings.h"
 #include "settle.h"
 #include "telemetry.h"
@@ -45,9 +49,12 @@ struct pipeline {
 	struct atc_mq		*pub;		/* owned per session */
 	struct settle		 settle;	/* per session */
 	struct job_fifo		 pending;	/* mapped, waiting for a call */
+	struct job_fifo		 resolving;	/* waiting for a DID document */
 	size_t			 nflight;	/* messages in calls */
 	struct processor_metrics *m;		/* borrowed */
-	struct atc_didres	*didres;	/* owned: identity events */
+	struct resolver		*resolver;	/* owned: identity events */
+	struct fetch_event	*fetch;		/* owned: RSVPs' unknown events */
+	struct call_ctx		 ctx;		/* for call_settle() */
 	struct atc_mq		*probe;		/* DLQ depth, or NULL */
 	uint64_t		 next_dlq_ms;
 };
@@ -87,8 +94,8 @@ intake(struct pipeline *p, struct atc_mq_msg *m, char *err, size_t errlen)
 static bool
 window_open(const struct pipeline *p)
 {
-	return p->pending.n + p->nflight + p->settle.unconfirmed.n <
-	    (size_t)p->cfg->prefetch;
+	return p->pending.n + p->resolving.n + p->nflight +
+	    p->settle.unconfirmed.n < (size_t)p->cfg->prefetch;
 }
 
 static int
@@ -96,8 +103,7 @@ settle_call(struct pipeline *p, struct call *c, const struct api_result *r,
     char *err, size_t errlen)
 {
 	p->nflight -= c->njobs;
-	return call_settle(c, r, &p->pending, &p->settle, p->m, p->didres,
-	    err, errlen);
+	return call_settle(c, r, &p->ctx, err, errlen);
 }
 
 /* Starts calls while slots are free. A batch leaves when it is full, the
@@ -158,6 +164,7 @@ session_open(struct pipeline *p, char *err, size_t errlen)
 	if (p->pub == NULL || atc_mq_confirm_select(p->pub, err, errlen) == -1)
 		return -1;
 	settle_init(&p->settle, p->cons, p->pub, p->m);
+	p->settle.fetch = p->fetch;
 	return 0;
 }
 
@@ -168,6 +175,8 @@ session_close(struct pipeline *p)
 	api_client_abort_all(p->api, call_free_cb, NULL);
 	settle_abandon(&p->settle);
 	job_fifo_clear(&p->pending);
+	/* Their results, when they come, find no job and are dropped. */
+	job_fifo_clear(&p->resolving);
 	p->nflight = 0;
 	atc_mq_free(p->cons);
 	atc_mq_free(p->pub);
@@ -198,6 +207,18 @@ check_dlq(struct pipeline *p)
 	atc_metric_set(p->m->dlq_depth, (double)n);
 }
 
+/* Collects finished DID resolutions: each job goes back to pending. */
+static int
+collect_resolved(struct pipeline *p, char *err, size_t errlen)
+{
+	struct resolver_result	rr;
+
+	while (resolver_next(p->resolver, &rr) == 1)
+		if (call_resolved(&p->ctx, &rr, err, errlen) == -1)
+			return -1;
+	return 0;
+}
+
 /* How long the loop may sleep: until a lingering batch is due, at most
  * POLL_MS; 0 when a delivery is already buffered. */
 static int
@@ -223,7 +244,7 @@ session_run(struct pipeline *p, bool *connected, char *err, size_t errlen)
 	uint64_t		 drain_deadline = 0, last_service = 0, now;
 	uint64_t		 acked, wake_ms = 0;
 	bool			 draining = false, nacked, want;
-	int			 rc;
+	int			 rc, fds[2];
 
 	*connected = false;
 	if (session_open(p, err, errlen) == -1)
@@ -242,9 +263,9 @@ session_run(struct pipeline *p, bool *connected, char *err, size_t errlen)
 			    1000 < DRAIN_MAX_MS ? p->cfg->api_timeout_ms + 1000 :
 			    DRAIN_MAX_MS);
 			atc_log_info("shutdown_draining", "inflight=%zu "
-			    "messages_inflight=%zu pending=%zu",
+			    "messages_inflight=%zu pending=%zu resolving=%zu",
 			    api_client_inflight(p->api), p->nflight,
-			    p->pending.n);
+			    p->pending.n, p->resolving.n);
 		}
 		if (draining && (api_client_inflight(p->api) == 0 ||
 		    now >= drain_deadline))
@@ -265,7 +286,9 @@ session_run(struct pipeline *p, bool *connected, char *err, size_t errlen)
 			return -1;
 		if (settle_flush(&p->settle, err, errlen) == -1)
 			return -1;
-		if (api_client_poll(p->api, want ? atc_mq_fd(p->cons) : -1,
+		fds[0] = want ? atc_mq_fd(p->cons) : -1;
+		fds[1] = resolver_fd(p->resolver);
+		if (api_client_poll(p->api, fds, ATC_NELEM(fds),
 		    poll_timeout(p, want, wake_ms), err, errlen) == -1)
 			return -1;
 		while (api_client_next(p->api, &r) == 1) {
@@ -274,11 +297,14 @@ session_run(struct pipeline *p, bool *connected, char *err, size_t errlen)
 			if (rc == -1)
 				return -1;
 		}
+		if (collect_resolved(p, err, errlen) == -1)
+			return -1;
 		if (settle_flush(&p->settle, err, errlen) == -1)
 			return -1;
 		atc_metric_set(p->m->inflight,
 		    (double)api_client_inflight(p->api));
 		atc_metric_set(p->m->pending, (double)p->pending.n);
+		atc_metric_set(p->m->resolving, (double)p->resolving.n);
 		check_dlq(p);
 		/* Keep the idle publishing connection's heartbeats going. */
 		if (atc_mono_ms() - last_service >= 1000) {
@@ -293,6 +319,10 @@ session_run(struct pipeline *p, bool *connected, char *err, size_t errlen)
 		    "cause=%s", api_client_inflight(p->api), p->nflight,
 		    "\"drain deadline passed; messages stay unacked and are "
 		    "redelivered\"");
+	if (p->resolving.n > 0)
+		atc_log_info("shutdown_abandoned", "resolving=%zu cause=%s",
+		    p->resolving.n, "\"DID resolutions unfinished; messages "
+		    "stay unacked and are redelivered\"");
 	return 0;
 }
 
@@ -329,14 +359,24 @@ pipeline_run(const struct settings *cfg, struct processor_metrics *m,
 		api_client_free(p.api);
 		return -1;
 	}
-	/* Short timeouts: a resolution holds up this loop (call.c). */
+	/* The resolver's own defaults: timeouts, retries and its rate
+	 * limit only delay identity messages, never the loop. */
 	dopts.plc_url = cfg->plc_url;
-	dopts.timeout_ms = 3000;
-	dopts.attempts = 2;
-	if ((p.didres = atc_didres_new(&dopts, m->r, err, errlen)) == NULL) {
+	if ((p.resolver = resolver_new(&dopts, m->r, err, errlen)) == NULL) {
 		api_client_free(p.api);
 		return -1;
 	}
+	if ((p.fetch = fetch_event_new(cfg, m->r, err, errlen)) == NULL &&
+	    err[0] != '\0') {
+		api_client_free(p.api);
+		resolver_free(p.resolver);
+		return -1;
+	}
+	p.ctx.pending = &p.pending;
+	p.ctx.resolving = &p.resolving;
+	p.ctx.settle = &p.settle;
+	p.ctx.m = m;
+	p.ctx.resolver = p.resolver;
 	while (!*stop) {
 		why[0] = '\0';
 		rc = session_run(&p, &connected, why, sizeof(why));
@@ -352,7 +392,8 @@ pipeline_run(const struct settings *cfg, struct processor_metrics *m,
 		    backoff * 2;
 	}
 	api_client_free(p.api);
-	atc_didres_free(p.didres);
+	resolver_free(p.resolver);
+	fetch_event_free(p.fetch);
 	atc_mq_free(p.probe);
 	atc_log_info("shutdown", "cause=stopped");
 	return 0;

@@ -79,6 +79,11 @@ static const struct atc_config_item items[] = {
 	    offsetof(struct settings, plc_url), 0, 0, false, false,
 	    atc_config_check_url, "PLC directory resolving identity events' "
 	    "DIDs" },
+	{ "PROCESSOR_FETCH_EVENT_AFTER", "1", ATC_CONFIG_INT,
+	    offsetof(struct settings, fetch_event_after), 0, 5, false, false,
+	    NULL, "an RSVP still answered 424 (event unknown) after this many "
+	    "failed deliveries has its event fetched from the author's PDS "
+	    "(getRecord); 0 = never" },
 };
 
 /* What `processor dlq` needs: the broker, not the API. */

@@ -25,7 +25,11 @@ struct settings {
 	char		*api_ca_file;		/* PEM CAs trusted for https
 						 * API_URL; NULL = system */
 	char		*plc_url;		/* PLC directory resolving the
-						 * DIDs of identity events */
+						 * DIDs of identity events and
+						 * of fetched events' authors */
+	long long	 fetch_event_after;	/* failed deliveries of an RSVP
+						 * whose event is unknown before
+						 * it is fetched; 0 = never */
 };
 
 /* Fills s (zeroed by the caller) from the environment; every problem is

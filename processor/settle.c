@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fate.h"
+#include "fetch_event.h"
 #include "job.h"
 #include "log.h"
 #include "metrics.h"
@@ -118,6 +119,9 @@ settle_retry(struct settle *s, struct job *j, long status,
 	char			reason[FATE_EXCERPT_LEN + 1];
 	int			rung;
 
+	/* Its event still unknown after retries: ask the author's PDS. */
+	fetch_event_note(s->fetch, &j->call, status, j->attempts,
+	    job_request_id(j));
 	rung = outcome_pick_rung(j->attempts + 1, retry_after_s,
 	    atc_mq_ladder, atc_mq_nladder);
 	if (rung < 0) {

@@ -8,6 +8,7 @@
 #include "job.h"
 
 struct atc_mq;
+struct fetch_event;
 struct processor_metrics;
 
 /*
@@ -23,6 +24,9 @@ struct settle {
 	struct processor_metrics	*m;
 	struct job_fifo			 unconfirmed;	/* owned */
 	uint64_t			 last_tag;	/* newest publish */
+	struct fetch_event		*fetch;		/* borrowed, or NULL:
+							 * RSVPs' unknown
+							 * events */
 };
 
 /* Starts an empty settlement over the session's two connections. */
@@ -38,7 +42,9 @@ int	settle_ignored(struct settle *s, struct job *j, long status,
 	    char *err, size_t errlen);
 /* j failed transiently (status 0 = no answer): publishes it to its next
  * retry rung (honouring retry_after_s when >= 0), or parks it when the
- * ladder is exhausted. Takes j. 0, or -1 and err (j freed, unacked). */
+ * ladder is exhausted. An RSVP whose event is still unknown also has the
+ * event fetched (s->fetch). Takes j. 0, or -1 and err (j freed,
+ * unacked). */
 int	settle_retry(struct settle *s, struct job *j, long status,
 	    long retry_after_s, const char *error, char *err, size_t errlen);
 /* j can never succeed: publishes it to the dead-letter queue with reason.

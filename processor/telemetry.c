@@ -43,6 +43,8 @@ ptelemetry_init(struct processor_metrics *m, struct atc_metrics *r)
 	    "API calls in flight.", NULL);
 	m->pending = atc_metrics_gauge(r, "atcal_processor_pending",
 	    "Deliveries waiting for an API slot.", NULL);
+	m->resolving = atc_metrics_gauge(r, "atcal_processor_resolving",
+	    "Identity messages waiting for their DID document.", NULL);
 	m->api_up = atc_metrics_gauge(r, "atcal_processor_api_up",
 	    "1 when the last API call got an HTTP answer.", NULL);
 	atc_metric_set(m->dlq_depth, -1);

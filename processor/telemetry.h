@@ -21,6 +21,8 @@ struct processor_metrics {
 	struct atc_metric	*dlq_depth;
 	struct atc_metric	*inflight;
 	struct atc_metric	*pending;
+	struct atc_metric	*resolving;	/* identity messages waiting
+						 * for their DID document */
 	struct atc_metric	*api_up;	/* last call got an answer */
 };
 

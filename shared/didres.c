@@ -7,8 +7,10 @@
  * unknown DIDs cannot hammer a PLC directory or a did:web server; transient
  * failures (network, timeout, 5xx, 429) are retried with doubling backoff,
  * and an expired document is served when its refresh fails transiently.
- * One resolver serves one thread; a cache hit does no I/O.
+ * One resolver serves one thread; a cache hit does no I/O. Only the cancel
+ * flag may be set from another thread (shutdown of a resolver thread).
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,7 @@
 #define NHOSTS		32		/* rate-limited hosts remembered */
 #define MAX_WAIT_MS	2000		/* longest wait for a host token */
 #define ERR_KEEP	160		/* cached failure text */
+#define SLEEP_STEP_MS	50		/* cancel checks while waiting */
 
 struct entry {
 	char			*did;		/* owned */
@@ -56,6 +59,7 @@ struct atc_didres {
 	struct atc_buf		 body;
 	bool			 body_too_big;
 	struct atc_didres_stats	 st;
+	atomic_bool		 cancelled;	/* set by any thread */
 	struct atc_metric	*m_hits, *m_misses, *m_gone, *m_fail;
 	struct atc_histogram	*m_latency;
 };
@@ -70,15 +74,21 @@ hash_str(const char *s)
 	return h;
 }
 
+/* Sleeps ms, in steps so that a cancel ends the wait early. */
 static void
-sleep_ms(uint64_t ms)
+sleep_ms(struct atc_didres *r, uint64_t ms)
 {
 	struct timespec	ts;
+	uint64_t	step;
 
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1)
-		;
+	while (ms > 0 && !atomic_load(&r->cancelled)) {
+		step = ms < SLEEP_STEP_MS ? ms : SLEEP_STEP_MS;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)step * 1000000L;
+		while (nanosleep(&ts, &ts) == -1)
+			;
+		ms -= step;
+	}
 }
 
 static void
@@ -181,6 +191,7 @@ atc_didres_new(const struct atc_didres_opts *opts, struct atc_metrics *m,
 		r->o = *opts;
 	r->plc_url = atc_xstrdup(plc);
 	r->o.plc_url = r->plc_url;
+	atomic_init(&r->cancelled, false);
 #define DEF(f, v)	do { if (r->o.f <= 0) r->o.f = (v); } while (0)
 	DEF(max_entries, 10000);
 	DEF(ttl_ms, 24LL * 3600 * 1000);
@@ -214,6 +225,12 @@ atc_didres_new(const struct atc_didres_opts *opts, struct atc_metrics *m,
 	    "DID document fetch latency, retries included", NULL,
 	    atc_metrics_latency_buckets, atc_metrics_nlatency_buckets);
 	return r;
+}
+
+void
+atc_didres_cancel(struct atc_didres *r)
+{
+	atomic_store(&r->cancelled, true);
 }
 
 void
@@ -273,7 +290,7 @@ host_token(struct atc_didres *r, const char *url)
 		    r->o.host_rate) + 1;
 		if (wait > MAX_WAIT_MS)
 			return -1;
-		sleep_ms(wait);
+		sleep_ms(r, wait);
 		b->tokens = 1.0;
 		b->last_ms = atc_mono_ms();
 	}
@@ -292,6 +309,17 @@ on_body(char *data, size_t size, size_t n, void *arg)
 	}
 	atc_buf_append(&r->body, data, size * n);
 	return size * n;
+}
+
+/* libcurl calls this at least once a second, also while a server is
+ * silent: a non-zero answer aborts the transfer. */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct atc_didres	*r = arg;
+
+	return atomic_load(&r->cancelled) ? 1 : 0;
 }
 
 /* One GET of url into r->body. Returns the result; err says why. */
@@ -321,6 +349,9 @@ fetch_once(struct atc_didres *r, const char *url, long *status, char *err,
 	(void)curl_easy_setopt(r->curl, CURLOPT_USERAGENT, "atcal-didres");
 	(void)curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, on_body);
 	(void)curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, r);
+	(void)curl_easy_setopt(r->curl, CURLOPT_NOPROGRESS, 0L);
+	(void)curl_easy_setopt(r->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	(void)curl_easy_setopt(r->curl, CURLOPT_XFERINFODATA, r);
 	(void)curl_easy_setopt(r->curl, CURLOPT_ERRORBUFFER, ebuf);
 	r->st.fetches++;
 	rc = curl_easy_perform(r->curl);
@@ -328,6 +359,10 @@ fetch_once(struct atc_didres *r, const char *url, long *status, char *err,
 		atc_seterr(err, errlen, "document larger than %u bytes",
 		    ATC_DID_MAXDOC);
 		return ATC_DIDRES_GONE;
+	}
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		atc_seterr(err, errlen, "fetch: cancelled");
+		return ATC_DIDRES_FAIL;
 	}
 	if (rc != CURLE_OK) {
 		atc_seterr(err, errlen, "fetch: %s", ebuf[0] != '\0' ? ebuf :
@@ -366,7 +401,12 @@ fetch(struct atc_didres *r, const char *did, struct atc_did_doc *doc,
 	res = ATC_DIDRES_FAIL;
 	for (i = 0; i < r->o.attempts; i++) {
 		if (i > 0)
-			sleep_ms((uint64_t)r->o.backoff_ms << (i - 1));
+			sleep_ms(r, (uint64_t)r->o.backoff_ms << (i - 1));
+		if (atomic_load(&r->cancelled)) {
+			atc_seterr(err, errlen, "fetch: cancelled");
+			res = ATC_DIDRES_FAIL;
+			break;
+		}
 		if (host_token(r, url) == -1) {
 			atc_seterr(err, errlen, "rate limit of the DID host");
 			continue;

@@ -82,6 +82,11 @@ struct atc_didres	*atc_didres_new(const struct atc_didres_opts *,
 			    struct atc_metrics *metrics, char *err,
 			    size_t errlen);
 void			 atc_didres_free(struct atc_didres *);
+/* Safe from any thread: a resolution in progress gives up within about a
+ * second (its request aborted, its waits cut short) and returns
+ * ATC_DIDRES_FAIL, "cancelled"; so does every later one that needs a
+ * fetch. For stopping a thread that owns the resolver; not undone. */
+void			 atc_didres_cancel(struct atc_didres *);
 
 /* Resolves did into out, from the cache when fresh (no I/O), else over
  * HTTP (blocking: retries, backoff and the per-host rate limit included).

@@ -6,7 +6,8 @@
  * frame whose repo differs from its commit, a key from another account
  * and an unresolvable DID are rejected with every kept op turned FAILED
  * ("signature: ..."); a rotated key is picked up by the one forced
- * refresh (loopback PLC from tests/lib/tiny_httpd.h).
+ * refresh (loopback PLC from tests/lib/tiny_httpd.h); a commit whose kept
+ * ops are all profiles is not checked (no key lookup).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -424,6 +425,58 @@ test_verify_rotated_key_refreshed(void **state)
 	atc_didres_free(r);
 }
 
+/* Profiles come for the whole network: a commit with nothing but kept
+ * profile ops is passed without a key lookup; one other kept op in it is
+ * enough for the check (here unresolved: the PLC is dead, nothing seeded). */
+static void
+test_verify_profile_only_commit_unchecked(void **state)
+{
+	struct corpus		*c = corpus_or_skip(state);
+	struct atc_didres_opts	 o;
+	struct atc_didres_stats	 st;
+	struct atc_frame	 f;
+	struct atc_didres	*r;
+	struct verify		*v;
+	uint8_t			*copy;
+	const char		*first = NULL;
+	char			 err[ATC_ERRLEN];
+	size_t			 i, kept;
+
+	memset(&o, 0, sizeof(o));
+	o.plc_url = "http://127.0.0.1:1";
+	o.attempts = 1;
+	assert_non_null(r = atc_didres_new(&o, NULL, err, sizeof(err)));
+	v = verify_new(r, NULL);
+	atc_frame_init(&f);
+	first_commit(c, &f, &copy);
+	kept = f.nkept;
+	for (i = 0; i < f.nops; i++) {
+		if (f.ops[i].status != ATC_OP_OK)
+			continue;
+		if (first == NULL)
+			first = f.ops[i].collection;
+		f.ops[i].collection = "app.bsky.actor.profile";
+	}
+	assert_false(verify_frame(v, &f));
+	assert_int_equal(f.nkept, kept);
+	assert_int_equal(f.nfailed, 0);
+	atc_didres_stats(r, &st);
+	assert_int_equal(st.hits + st.misses, 0);
+	for (i = 0; i < f.nops; i++)
+		if (f.ops[i].status == ATC_OP_OK) {
+			f.ops[i].collection = first;
+			break;
+		}
+	assert_false(verify_frame(v, &f));
+	assert_int_equal(f.nkept, kept);
+	atc_didres_stats(r, &st);
+	assert_int_equal(st.misses, 1);
+	free(copy);
+	atc_frame_cleanup(&f);
+	verify_free(v);
+	atc_didres_free(r);
+}
+
 int
 main(void)
 {
@@ -434,6 +487,7 @@ main(void)
 		cmocka_unit_test(test_verify_foreign_key_rejected),
 		cmocka_unit_test(test_verify_unresolvable_did),
 		cmocka_unit_test(test_verify_rotated_key_refreshed),
+		cmocka_unit_test(test_verify_profile_only_commit_unchecked),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

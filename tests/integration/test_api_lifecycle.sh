@@ -7,7 +7,8 @@
 # deletion removes them for good (a replayed create stays out), profiles
 # (create, partial update, delete, blob URLs from the PDS), per-DID event
 # order and replay idempotence, labels (!hide, negation, expiry, the
-# configurable values, users) and 422s naming the bad fields.
+# configurable values, users), 422s naming the bad fields, and the cost of an
+# unknown DID in the database (one index probe, no transaction id).
 
 . tests/lib/common.sh
 t_init api_lifecycle
@@ -220,5 +221,41 @@ t_eq "  reactivation does not bring it back" 404 "$(acall POST \
 t_eq "deleted attendee's RSVPs removed" "1" "$(acall POST /api/integration/account \
     "$(ACC $B false deleted 70 2026-01-01T00:01:10.000Z)" >/dev/null; jbody .rsvpsRemoved)"
 t_check "  RSVP row tombstoned" [ "$(sql "SELECT deleted_at IS NOT NULL FROM attendees WHERE source_id = '$R1'")" = t ]
+
+# --- what an unknown DID costs the database ---------------------------------
+# The whole network's identity, account and profile traffic reaches these
+# functions (FORWARD_IDENTITY is on by default): for a DID no user has, each
+# must be one index probe of users, without writing (no transaction id is
+# ever assigned). Checked on a table big enough for the planner to prefer
+# the index, with the plans auto_explain logs for the nested statements.
+sql "INSERT INTO users (tenant_id, slug, did, is_shadow) SELECT 'bulk',
+    'bulk-' || g, 'did:plc:' || substr(md5(g::text), 1, 24), true
+    FROM generate_series(1, 20000) g; ANALYZE users" >/dev/null
+if [ "$(sql "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")" = t ]; then
+	psql -X -q -At "$DB" >"$T_DIR/unknown_plans.log" 2>&1 <<-SQL
+	LOAD 'auto_explain';
+	SET auto_explain.log_min_duration = 0;
+	SET auto_explain.log_nested_statements = on;
+	SET client_min_messages = log;
+	BEGIN;
+	SELECT 'identity=' || (atcal_identity('bulk', '{"did":"$U","handle":"x.test","seq":1}') ->> 'known');
+	SELECT 'account=' || (atcal_account('bulk', '{"did":"$U","active":false,"seq":2}') ->> 'known');
+	SELECT 'profile=' || (atcal_profile('bulk', '{"did":"$U","rev":"3mptlife222zc","operation":"create","record":{}}') ->> 'known');
+	SELECT 'xid=' || coalesce(txid_current_if_assigned()::text, 'none');
+	COMMIT;
+	SQL
+	t_eq "unknown DID: all three answer unknown" \
+	    "identity=false account=false profile=false" \
+	    "$(grep -E '^(identity|account|profile)=' "$T_DIR/unknown_plans.log" |
+	    tr '\n' ' ' | sed 's/ $//')"
+	t_eq "  with one index probe each" 3 "$(grep -c \
+	    'Index Only Scan using users_tenant_did_idx on users' "$T_DIR/unknown_plans.log")"
+	t_eq "  and nothing else scanned" 0 \
+	    "$(grep -Ec 'Seq Scan|Index Scan|Bitmap' "$T_DIR/unknown_plans.log")"
+	t_eq "  and no transaction id (no write)" xid=none \
+	    "$(grep '^xid=' "$T_DIR/unknown_plans.log")"
+else
+	_t_say "not a superuser: the unknown-DID plan checks need auto_explain"
+fi
 
 t_done

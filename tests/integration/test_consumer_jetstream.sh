@@ -3,7 +3,8 @@
 # The consumer's Jetstream source against a Jetstream-compatible server
 # (tests/interop/jetstream_server.mjs) serving the production Jetstream
 # capture: wantedCollections is sent and honoured, every wanted commit
-# becomes exactly one message with the right routing key and id, the cursor
+# becomes exactly one message with the right routing key and id, so do the
+# identity and account events (FORWARD_IDENTITY is on by default), the cursor
 # (time_us) is stored and a restart resumes from it (rewound, so repeats are
 # allowed but nothing is missed), and compress=true with the zstd dictionary
 # yields the same messages.
@@ -22,10 +23,12 @@ cp "$FIX/expected_v1.jsonl" "$EVENTS"
 APPEND=$T_DIR/append.jsonl
 : >"$APPEND"
 
-want_ids() {	# message ids expected for a jsonl file
-	jq -r --arg c "$COLLS" 'select(.kind == "commit") |
+want_ids() {	# message ids expected for a jsonl file: wanted commits, identity and account events
+	jq -r --arg c "$COLLS" 'if .kind == "commit" then
 	    select(.commit.collection as $x | $c | split(",") | index($x)) |
-	    "at://\(.did)/\(.commit.collection)/\(.commit.rkey)#\(.commit.rev)"' "$@" | sort
+	    "at://\(.did)/\(.commit.collection)/\(.commit.rkey)#\(.commit.rev)"
+	    elif .kind == "identity" or .kind == "account" then "\(.did)#\(.time_us)"
+	    else empty end' "$@" | sort
 }
 
 queue_len() {	# vhost
@@ -40,14 +43,19 @@ drain_ids() {	# vhost: takes every message, echoes sorted ids
 	    jq -r '.[] | .properties.message_id' | sort
 }
 
-routing_keys_ok() {	# vhost: every message's routing key is record.<op> and body has seq/source
+routing_keys_ok() {	# vhost: routing key record.<op>, identity.update or account.<status>; body has seq/source
 	curl -s -u guest:guest -X POST -H 'content-type: application/json' \
 	    -d '{"count":100000,"ackmode":"ack_requeue_true","encoding":"auto"}' \
 	    "$T_MGMT_URL/api/queues/$1/community.lexicon.calendar.queue/get" |
-	    jq -e 'all(.[]; (.routing_key | test("^record\\.(create|update|delete)$")) and
-	        ((.payload | fromjson) as $p | $p.seq == $p.time_us and
+	    jq -e 'all(.[]; (.payload | fromjson) as $p | $p.seq == $p.time_us and
 	         ($p.source | startswith("127.0.0.1:")) and
-	         .routing_key == "record.\($p.commit.operation)"))' >/dev/null
+	         if $p.kind == "commit" then
+	             .routing_key == "record.\($p.commit.operation)"
+	         elif $p.kind == "identity" then .routing_key == "identity.update"
+	         elif $p.kind == "account" then
+	             .routing_key == (if $p.account.active then "account.active"
+	                 else "account.\($p.account.status)" end)
+	         else false end)' >/dev/null
 }
 
 peek_ids() {	# vhost: echoes sorted ids, leaving the messages queued
@@ -82,7 +90,11 @@ t_check "the capture holds wanted commits" test "$N" -gt 100
 
 t_start consumer build/bin/consumer
 t_check "all $N wanted events published" t_wait_for 40 at_least "$VHOST" "$N"
-t_check "server got wantedCollections" grep -q "wantedCollections=app.bsky.feed.like&wantedCollections=app.bsky.feed.post" "$T_DIR/jetstream.log"
+t_check "server got wantedCollections (profiles follow identity)" grep -q \
+    "wantedCollections=app.bsky.feed.like&wantedCollections=app.bsky.feed.post&wantedCollections=app.bsky.actor.profile" \
+    "$T_DIR/jetstream.log"
+t_eq "identity and account events among them" 2 \
+    "$(want_ids "$EVENTS" | grep -vc '^at://')"
 t_check "routing keys and bodies" routing_keys_ok "$VHOST"
 t_stop consumer TERM
 STORED=$(psql -X -qtA -h 127.0.0.1 -p 5433 -U atcal "${DB##*/}" -c "select seq from ingest_cursors")

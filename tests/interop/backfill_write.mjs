@@ -7,12 +7,16 @@
 //   --mode churn: --ops paced writes over existing records while the
 //     backfill runs: updates, deletes (events and RSVPs), new events, RSVP
 //     status changes.
+//   --mode bystanders: --accounts accounts holding no calendar record
+//     (every other one holds a record of an unrelated collection); their
+//     DIDs are listed in the state's "bystanders".
 // The model is kept in --state; after each mode the expected final state is
 // written to --out in expect.mjs's format ({events, rsvps, deleted}).
 // Deterministic for a given --seed.
 //
 // Usage: node backfill_write.mjs --info pds.json --state s.json --out e.json
-//          --mode seed|churn [--accounts N] [--per N] [--ops N] [--pace MS]
+//          --mode seed|churn|bystanders [--accounts N] [--per N] [--ops N]
+//          [--pace MS]
 //          [--seed N] [--tag T]
 
 import fs from 'node:fs'
@@ -20,6 +24,7 @@ import { AtpAgent } from '@atproto/api'
 
 const EVENT = 'community.lexicon.calendar.event'
 const RSVP = 'community.lexicon.calendar.rsvp'
+const NOTE = 'app.atcal.test.note'
 const RSVPS_PER_ACCOUNT = 10
 
 function die(msg) {
@@ -215,6 +220,23 @@ class Writer {
     return 'create'
   }
 
+  async bystanders() {
+    this.m.bystanders ??= []
+    for (let k = 0; k < this.a.accounts; k++) {
+      const name = `by${this.a.tag}${this.a.seed}x${k}`
+      const acct = { handle: `${name}.test`, email: `${name}@atcal.invalid`,
+        password: `pw-${name}` }
+      const ag = new AtpAgent({ service: this.info.pdsUrl })
+      const res = await ag.createAccount(acct)
+      if (k % 2 === 0)
+        await ag.com.atproto.repo.createRecord({ repo: res.data.did,
+          collection: NOTE, validate: false, record: { $type: NOTE,
+            text: `not a calendar record ${k}`,
+            createdAt: new Date().toISOString() } })
+      this.m.bystanders.push(res.data.did)
+    }
+  }
+
   async churn() {
     for (let n = 0; n < this.a.ops; n++) {
       const what = await this.churnOne(n)
@@ -266,6 +288,7 @@ async function main() {
   try {
     if (args.mode === 'seed') await w.seed()
     else if (args.mode === 'churn') await w.churn()
+    else if (args.mode === 'bystanders') await w.bystanders()
     else die(`unknown mode ${args.mode}`)
   } finally {
     writeJson(args.state, model)

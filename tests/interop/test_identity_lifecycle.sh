@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: ISC
 #
 # Identity and account lifecycle end to end against the reference PDS and
-# PLC: consumer (FORWARD_IDENTITY=true) -> processor (resolves identity
-# events of known DIDs against the test PLC) -> api. A handle change
+# PLC: consumer (FORWARD_IDENTITY at its default, on) -> processor
+# (resolves identity events of known DIDs against the test PLC, on its
+# resolver thread) -> api. A handle change
 # reaches the user and event views; a profile is created, updated and
 # deleted; deactivation hides the author's events and reactivation brings
 # them back; identity events of a DID the API does not know cost no
@@ -32,7 +33,9 @@ KEY=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 export DATABASE_URL RABBITMQ_URL
 export API_LISTEN=127.0.0.1:$API_PORT API_URL=http://127.0.0.1:$API_PORT
 export SERVICE_API_KEYS=$KEY API_KEY=$KEY TENANT_ID=interop
-export LOG_LEVEL=${LOG_LEVEL:-info} FORWARD_IDENTITY=true
+export LOG_LEVEL=${LOG_LEVEL:-info}
+# FORWARD_IDENTITY is left unset: forwarding is the default.
+unset FORWARD_IDENTITY
 t_check "migrations apply" "$T_BIN/api" migrate || t_done
 
 PDS_INFO_FILE=$T_DIR/pds.json PDS_DATA_DIR=$T_DIR/pds LOG_ENABLED=false \

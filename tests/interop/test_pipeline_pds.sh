@@ -139,6 +139,18 @@ main_queue_empty() {
 t_check "main queue drained" t_wait_for 30 main_queue_empty
 t_eq "nothing dead-lettered" 0 \
     "$(queue_messages community.lexicon.calendar.dlq)"
+consumer_metric() {	# consumer_metric NAME REASON?: summed over hosts
+	curl -s -m 5 "http://$CONSUMER_METRICS/metrics" | awk -v n="$1" \
+	    -v r="$2" 'index($1, n "{") == 1 && (r == "" ||
+	    index($1, "reason=\"" r "\"")) { s += $2 } END { print s + 0 }'
+}
+# Publish batches (INGESTER_BATCH_SIZE, INGESTER_BATCH_TIMEOUT_MS): the
+# PDS sends a commit at a time, so batches close as the socket drains, and
+# the cursor is stored per batch of confirms or per timeout.
+t_check "publish batches closed when the source had nothing waiting" \
+    test "$(consumer_metric atcal_consumer_publish_batches_total idle)" -gt 0
+t_check "confirmed cursor stored by the restarted consumer" \
+    test "$(consumer_metric atcal_consumer_cursor_saves_total)" -gt 0
 t_check "consumer still running" kill -0 "$(t_pid consumer)"
 t_check "processor still running" kill -0 "$(t_pid processor)"
 t_check "api still running" kill -0 "$(t_pid api)"

@@ -62,6 +62,9 @@ M1=$(t_free_port)
 M2=$(t_free_port)
 export SOURCE_URL=ws://127.0.0.1:$PDS_PORT/xrpc/com.atproto.sync.subscribeRepos
 export SOURCE_CURSOR=0 LOG_LEVEL=info VERIFY_SIGNATURES=calendar
+# Calendar records only: the counts below are of calendar ops (identity
+# forwarding, on by default, has tests/interop/test_identity_lifecycle.sh).
+export FORWARD_IDENTITY=false
 RABBITMQ_URL=$VH1 DATABASE_URL=$DB1 PLC_URL=$PLC_LOCAL \
     METRICS_LISTEN=127.0.0.1:$M1 t_start good "$BIN/consumer"
 # Port 9 (discard) on loopback: nothing listens, connections are refused.

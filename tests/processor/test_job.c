@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Tests of processor/job.c's FIFO: delivery order is kept through push and
- * pop, and a refused batch put back with job_fifo_requeue() comes out
- * first, in its own order, ahead of what arrived meanwhile.
+ * pop, a refused batch put back with job_fifo_requeue() comes out
+ * first, in its own order, ahead of what arrived meanwhile, and a job
+ * whose DID resolution finished is taken out by its ticket from anywhere
+ * in the list.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -94,6 +96,57 @@ test_job_fifo_requeue_into_empty_sets_tail(void **state)
 	expect_order(&q, want, 3);
 }
 
+static struct job *
+mk_ticket(uint64_t tag, uint64_t ticket)
+{
+	struct job	*j = mk(tag);
+
+	j->ticket = ticket;
+	return j;
+}
+
+/* Head, middle and tail leave by ticket; the rest keeps its order and
+ * the tail stays right for later pushes; an unknown ticket takes nothing. */
+static void
+test_job_fifo_take_ticket_anywhere(void **state)
+{
+	struct job_fifo	 q;
+	struct job	*j;
+	const uint64_t	 want[] = { 2, 4, 6 };
+
+	memset(&q, 0, sizeof(q));
+	assert_null(job_fifo_take_ticket(&q, 7));
+	job_fifo_push(&q, mk_ticket(1, 11));
+	job_fifo_push(&q, mk_ticket(2, 12));
+	job_fifo_push(&q, mk_ticket(3, 13));
+	job_fifo_push(&q, mk_ticket(4, 14));
+	job_fifo_push(&q, mk_ticket(5, 15));
+	assert_null(job_fifo_take_ticket(&q, 99));
+	assert_int_equal(q.n, 5);
+	j = job_fifo_take_ticket(&q, 11);
+	assert_non_null(j);
+	assert_int_equal(j->msg.tag, 1);
+	assert_null(j->next);
+	job_free(j);
+	j = job_fifo_take_ticket(&q, 13);
+	assert_int_equal(j->msg.tag, 3);
+	job_free(j);
+	j = job_fifo_take_ticket(&q, 15);
+	assert_int_equal(j->msg.tag, 5);
+	assert_null(j->next);
+	job_free(j);
+	assert_int_equal(q.tail->msg.tag, 4);
+	job_fifo_push(&q, mk_ticket(6, 16));
+	expect_order(&q, want, 3);
+	job_fifo_push(&q, mk_ticket(7, 17));
+	j = job_fifo_take_ticket(&q, 17);
+	assert_int_equal(j->msg.tag, 7);
+	job_free(j);
+	assert_null(q.head);
+	assert_null(q.tail);
+	assert_int_equal(q.n, 0);
+}
+
 static void
 test_job_fifo_clear_frees_all(void **state)
 {
@@ -116,6 +169,7 @@ main(void)
 		cmocka_unit_test(test_job_fifo_keeps_delivery_order),
 		cmocka_unit_test(test_job_fifo_requeue_goes_first_in_order),
 		cmocka_unit_test(test_job_fifo_requeue_into_empty_sets_tail),
+		cmocka_unit_test(test_job_fifo_take_ticket_anywhere),
 		cmocka_unit_test(test_job_fifo_clear_frees_all),
 	};
 

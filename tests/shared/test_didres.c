@@ -4,7 +4,8 @@
  * of the capture (did_docs.json.zst, read in place) and hand-made edge
  * cases; the resolver's URL rules, cache (hits, error caching, LRU bound,
  * forced refresh), HTTP status handling (404, 410, 5xx retried, oversized,
- * timeout) against a loopback HTTP server (tests/lib/tiny_httpd.h).
+ * timeout) and cancellation from another thread against a loopback HTTP
+ * server (tests/lib/tiny_httpd.h).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -426,6 +427,43 @@ test_didres_cache_errors_refresh_and_bound(void **state)
 	tiny_stop(&h);
 }
 
+static void *
+cancel_later(void *arg)
+{
+	usleep(200000);
+	atc_didres_cancel(arg);
+	return NULL;
+}
+
+/* A cancel from another thread ends a fetch that would wait 30 s for a
+ * silent server, as a transient failure; later fetches fail at once. */
+static void
+test_didres_cancel_from_another_thread(void **state)
+{
+	struct tiny_httpd	 h;
+	struct atc_didres	*r;
+	struct atc_did_doc	 d;
+	pthread_t		 t;
+	char			 err[ATC_ERRLEN];
+	uint64_t		 t0;
+
+	assert_int_equal(tiny_start(&h, routes, ATC_NELEM(routes)), 0);
+	r = resolver(&h, 100, 30000);
+	t0 = atc_mono_ms();
+	assert_int_equal(pthread_create(&t, NULL, cancel_later, r), 0);
+	assert_int_equal(atc_didres_resolve(r, P_STALL, false, &d, NULL, err,
+	    sizeof(err)), ATC_DIDRES_FAIL);
+	assert_true(atc_mono_ms() - t0 < 3000);
+	assert_non_null(strstr(err, "cancelled"));
+	pthread_join(t, NULL);
+	t0 = atc_mono_ms();
+	assert_int_equal(atc_didres_resolve(r, P_OK, false, &d, NULL, err,
+	    sizeof(err)), ATC_DIDRES_FAIL);
+	assert_true(atc_mono_ms() - t0 < 1000);
+	atc_didres_free(r);
+	tiny_stop(&h);
+}
+
 int
 main(void)
 {
@@ -439,6 +477,7 @@ main(void)
 		cmocka_unit_test(test_didres_seeded_cache_hits),
 		cmocka_unit_test(test_didres_http_statuses),
 		cmocka_unit_test(test_didres_cache_errors_refresh_and_bound),
+		cmocka_unit_test(test_didres_cancel_from_another_thread),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
