@@ -21,6 +21,7 @@
 #   deadline, 900) FAULTS_NAME (faults) FAULTS_SEED (random)
 
 source tests/lib/common.sh
+source tests/lib/interop.sh
 t_init "${FAULTS_NAME:-faults}"
 
 OPS=${FAULTS_OPS:-3000}
@@ -33,16 +34,7 @@ WAIT_S=${FAULTS_WAIT_S:-900}
 SEED=${FAULTS_SEED:-$((RANDOM % 1000 + 1))}
 TAKEOVER_MAX_MS=15000
 
-IDIR=tests/interop
-NODE=$IDIR/node_modules/.bin/node
-[ -x "$NODE" ] ||
-    t_skip "$IDIR/node_modules missing: run scripts/deps.sh --test"
-for b in api processor consumer; do
-	if [ ! -x "$T_BIN/$b" ]; then
-		t_check "$T_BIN/$b is built" false
-		t_done
-	fi
-done
+ti_require api processor consumer
 echo "$T_NAME: ops=$OPS accounts=$ACCOUNTS rate=$RATE/s kills=$KILLS" \
     "each gap<=${GAP_MS}ms error500=${ERROR_S}s seed=$SEED"
 

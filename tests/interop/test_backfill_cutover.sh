@@ -11,34 +11,18 @@
 # snapshot record must land.
 
 source tests/lib/common.sh
+source tests/lib/interop.sh
 t_init backfill_cutover
 
-IDIR=tests/interop
-NODE=$IDIR/node_modules/.bin/node
-[ -x "$NODE" ] ||
-    t_skip "$IDIR/node_modules missing: run scripts/deps.sh --test"
-for b in api processor consumer; do
-	[ -x "$T_BIN/$b" ] || { t_check "$T_BIN/$b is built" false; t_done; }
-done
+ti_require api processor consumer
 
-DATABASE_URL=$(t_new_db) || { t_check "create database" false; t_done; }
-RABBITMQ_URL=$(t_new_vhost) || { t_check "create vhost" false; t_done; }
+ti_pipeline cutover
 HOLD_URL=$(t_new_vhost) || { t_check "create vhost" false; t_done; }
-VHOST=${RABBITMQ_URL##*/}
 HOLD=${HOLD_URL##*/}
-API_PORT=$(t_free_port)
-KEY=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-export DATABASE_URL RABBITMQ_URL
-export API_LISTEN=127.0.0.1:$API_PORT API_URL=http://127.0.0.1:$API_PORT
-export SERVICE_API_KEYS=$KEY API_KEY=$KEY TENANT_ID=cutover
-export LOG_LEVEL=${LOG_LEVEL:-info} VERIFY_SIGNATURES=off METRICS_LISTEN=off
-t_check "migrations apply" "$T_BIN/api" migrate || t_done
+export VERIFY_SIGNATURES=off METRICS_LISTEN=off
 
-PDS_INFO_FILE=$T_DIR/pds.json PDS_DATA_DIR=$T_DIR/pds LOG_ENABLED=false \
-    t_start pds "$NODE" "$IDIR/pds.mjs"
-t_wait_for 60 test -s "$T_DIR/pds.json" ||
-    { t_check "reference PDS starts" false; t_done; }
-PORT=$(jq -r .pdsPort "$T_DIR/pds.json")
+ti_start_pds
+PORT=$PDS_PORT
 W=("$NODE" "$IDIR/backfill_write.mjs" --info "$T_DIR/pds.json"
     --state "$T_DIR/state.json" --out "$T_DIR/expected.json" --tag c)
 t_check "seed 2 accounts x 20 records" "${W[@]}" --mode seed --accounts 2 \

@@ -12,18 +12,10 @@
 # repository done with its snapshot rev.
 
 source tests/lib/common.sh
+source tests/lib/interop.sh
 t_init backfill_pds
 
-IDIR=tests/interop
-NODE=$IDIR/node_modules/.bin/node
-[ -x "$NODE" ] ||
-    t_skip "$IDIR/node_modules missing: run scripts/deps.sh --test"
-for b in api processor consumer; do
-	if [ ! -x "$T_BIN/$b" ]; then
-		t_check "$T_BIN/$b is built" false
-		t_done
-	fi
-done
+ti_require api processor consumer
 
 ACCTS1=${BACKFILL_ACCOUNTS1:-12}
 ACCTS2=${BACKFILL_ACCOUNTS2:-8}
@@ -31,20 +23,8 @@ PER=${BACKFILL_PER:-100}
 CHURN=${BACKFILL_CHURN:-60}
 WAIT_S=${BACKFILL_WAIT_S:-240}
 
-DATABASE_URL=$(t_new_db) || { t_check "create database" false; t_done; }
-RABBITMQ_URL=$(t_new_vhost) || { t_check "create vhost" false; t_done; }
-VHOST=${RABBITMQ_URL##*/}
-API_PORT=$(t_free_port)
-KEY=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-export DATABASE_URL RABBITMQ_URL
-export API_LISTEN=127.0.0.1:$API_PORT
-export API_URL=http://127.0.0.1:$API_PORT
-export SERVICE_API_KEYS=$KEY API_KEY=$KEY
-export TENANT_ID=backfill
-export LOG_LEVEL=${LOG_LEVEL:-info}
+ti_pipeline backfill
 export VERIFY_SIGNATURES=off
-
-t_check "migrations apply" "$T_BIN/api" migrate || t_done
 
 for n in 1 2; do
 	PDS_INFO_FILE=$T_DIR/pds$n.json PDS_DATA_DIR=$T_DIR/pds$n \

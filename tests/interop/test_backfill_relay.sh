@@ -14,15 +14,10 @@
 # bystander listed, every record published once and present in the API.
 
 source tests/lib/common.sh
+source tests/lib/interop.sh
 t_init backfill_relay
 
-IDIR=tests/interop
-NODE=$IDIR/node_modules/.bin/node
-[ -x "$NODE" ] ||
-    t_skip "$IDIR/node_modules missing: run scripts/deps.sh --test"
-for b in api processor consumer; do
-	[ -x "$T_BIN/$b" ] || { t_check "$T_BIN/$b is built" false; t_done; }
-done
+ti_require api processor consumer
 
 ACCTS=${RELAY_ACCOUNTS:-6}
 PER=${RELAY_PER:-20}
@@ -30,25 +25,12 @@ BYSTANDERS=3
 EVENT=community.lexicon.calendar.event
 RSVP=community.lexicon.calendar.rsvp
 
-DATABASE_URL=$(t_new_db) || { t_check "create database" false; t_done; }
-RABBITMQ_URL=$(t_new_vhost) || { t_check "create vhost" false; t_done; }
-VHOST=${RABBITMQ_URL##*/}
-API_PORT=$(t_free_port)
-KEY=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-export DATABASE_URL RABBITMQ_URL
-export API_LISTEN=127.0.0.1:$API_PORT API_URL=http://127.0.0.1:$API_PORT
-export SERVICE_API_KEYS=$KEY API_KEY=$KEY TENANT_ID=relay
-export LOG_LEVEL=${LOG_LEVEL:-info} METRICS_LISTEN=off
-t_check "migrations apply" "$T_BIN/api" migrate || t_done
+ti_pipeline relay
+export METRICS_LISTEN=off
 
-PDS_INFO_FILE=$T_DIR/pds.json PDS_DATA_DIR=$T_DIR/pds LOG_ENABLED=false \
-    t_start pds "$NODE" "$IDIR/pds.mjs"
-t_wait_for 60 test -s "$T_DIR/pds.json" ||
-    { t_check "reference PDS starts" false; t_done; }
-PDS_PORT=$(jq -r .pdsPort "$T_DIR/pds.json")
+ti_start_pds
 # Relay mode finds each repository's PDS in its DID document.
-PLC_URL=$(jq -r .plcUrl "$T_DIR/pds.json")
-export PLC_URL
+export PLC_URL=$PDS_PLC_URL
 
 W=("$NODE" "$IDIR/backfill_write.mjs" --info "$T_DIR/pds.json"
     --state "$T_DIR/state.json" --out "$T_DIR/expected.json" --tag r)

@@ -12,42 +12,20 @@
 # an admin account deletion removes the author's events.
 
 source tests/lib/common.sh
+source tests/lib/interop.sh
 t_init identity_lifecycle
 
-IDIR=tests/interop
-NODE=$IDIR/node_modules/.bin/node
-[ -x "$NODE" ] ||
-    t_skip "$IDIR/node_modules missing: run scripts/deps.sh --test"
-for b in api processor consumer; do
-	if [ ! -x "$T_BIN/$b" ]; then
-		t_check "$T_BIN/$b is built" false
-		t_done
-	fi
-done
+ti_require api processor consumer
 
-DATABASE_URL=$(t_new_db) || { t_check "create database" false; t_done; }
-RABBITMQ_URL=$(t_new_vhost) || { t_check "create vhost" false; t_done; }
-VHOST=${RABBITMQ_URL##*/}
-API_PORT=$(t_free_port)
-KEY=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-export DATABASE_URL RABBITMQ_URL
-export API_LISTEN=127.0.0.1:$API_PORT API_URL=http://127.0.0.1:$API_PORT
-export SERVICE_API_KEYS=$KEY API_KEY=$KEY TENANT_ID=interop
-export LOG_LEVEL=${LOG_LEVEL:-info}
+ti_pipeline interop
 # FORWARD_IDENTITY is left unset: forwarding is the default.
 unset FORWARD_IDENTITY
-t_check "migrations apply" "$T_BIN/api" migrate || t_done
 
-PDS_INFO_FILE=$T_DIR/pds.json PDS_DATA_DIR=$T_DIR/pds LOG_ENABLED=false \
-    t_start pds "$NODE" "$IDIR/pds.mjs"
-t_wait_for 60 test -s "$T_DIR/pds.json" ||
-    { t_check "reference PDS starts" false; t_done; }
-PDS_PORT=$(jq -r .pdsPort "$T_DIR/pds.json")
+ti_start_pds
 PDS_URL=$(jq -r .pdsUrl "$T_DIR/pds.json")
 export SOURCE_URL=ws://127.0.0.1:$PDS_PORT/xrpc/com.atproto.sync.subscribeRepos
 export SOURCE_CURSOR=0
-PLC_URL=$(jq -r .plcUrl "$T_DIR/pds.json")
-export PLC_URL
+export PLC_URL=$PDS_PLC_URL
 
 t_start api "$T_BIN/api"
 t_wait_http "$API_URL/health/liveness" 30

@@ -7,27 +7,12 @@
 # a !takedown on the author's DID hides the author's events.
 
 source tests/lib/common.sh
+source tests/lib/interop.sh
 t_init labels_hide
 
-IDIR=tests/interop
-NODE=$IDIR/node_modules/.bin/node
-[ -x "$NODE" ] ||
-    t_skip "$IDIR/node_modules missing: run scripts/deps.sh --test"
-for b in api processor consumer; do
-	if [ ! -x "$T_BIN/$b" ]; then
-		t_check "$T_BIN/$b is built" false
-		t_done
-	fi
-done
+ti_require api processor consumer
 
-DATABASE_URL=$(t_new_db) || { t_check "create database" false; t_done; }
-RABBITMQ_URL=$(t_new_vhost) || { t_check "create vhost" false; t_done; }
-API_PORT=$(t_free_port)
-KEY=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-export DATABASE_URL RABBITMQ_URL LOG_LEVEL=${LOG_LEVEL:-info}
-export API_LISTEN=127.0.0.1:$API_PORT API_URL=http://127.0.0.1:$API_PORT
-export SERVICE_API_KEYS=$KEY API_KEY=$KEY TENANT_ID=labels
-t_check "migrations apply" "$T_BIN/api" migrate || t_done
+ti_pipeline labels
 
 LP=$(t_free_port)
 LABEL_PORT=$LP t_start labeler "$NODE" "$IDIR/label_server.mjs"
