@@ -6,12 +6,14 @@
 #   decode.json      consumer bench (verify / no-verify) and the floors
 #   js_decode.jsonl  @atproto (official) and @atcute on the same frames
 #   jetstream.jsonl  Jetstream parse/filter/re-emit, plain and zstd
+#   api.json         the API's batch endpoint and single POSTs into Postgres
+#                    (tests/bench/api_bench.sh)
 #   e2e.json         loadsrc -> consumer -> RabbitMQ -> processor -> api
 #                    -> Postgres (tests/bench/e2e.sh)
 #   summary.md       the table for the README's Performance section
 # Runs under `nice -n 5`; the single-core decode benchmarks are pinned to
 # one core with taskset when available. Asserts nothing about time.
-# BENCH_SKIP_E2E=1 / BENCH_SKIP_JS=1 leave parts out.
+# BENCH_SKIP_E2E=1 / BENCH_SKIP_JS=1 / BENCH_SKIP_API=1 leave parts out.
 
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -92,6 +94,11 @@ else
 	    status=1
 	jq -r '"\(.case): \(.events_per_s) events/s, \(.in_mb_per_s) MB/s in"' \
 	    "$OUT/jetstream.jsonl"
+fi
+
+if [ -z "${BENCH_SKIP_API:-}" ]; then
+	say "API: batch endpoint and single POSTs into Postgres (tests/bench/api_bench.sh)"
+	BENCH_OUT=$OUT tests/bench/api_bench.sh || status=1
 fi
 
 if [ -z "${BENCH_SKIP_E2E:-}" ]; then

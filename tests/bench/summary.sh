@@ -27,6 +27,12 @@ if [ -f "$D/jetstream.jsonl" ]; then
 	jq -r '"| Jetstream \(.case) | \(.events_per_s) events/s, \(.in_mb_per_s) MB/s in |"' \
 	    "$D/jetstream.jsonl"
 fi
+if [ -f "$D/api.json" ]; then
+	jq -r '
+	  "| API batch endpoint into Postgres (\(.batch.batches) x 500 ops, \(.concurrency) in flight, \(.api_workers) workers) | \(.batch.ops_per_s) ops/s |",
+	  "| API single POST /api/integration/events | p50 \(.single.p50_ms) ms, p99 \(.single.p99_ms) ms |"' \
+	    "$D/api.json"
+fi
 if [ -f "$D/e2e.json" ]; then
 	jq -r '.cases[] |
 	  "| e2e \(.case): offered \(.offered_ops_per_s) ops/s | committed \(.committed_ops_per_s) ops/s, zero loss \(.zero_loss), latency p50/p95/p99 \(.db.p50_ms)/\(.db.p95_ms)/\(.db.p99_ms) ms, max queue \(.main_queue_max_depth) |",
