@@ -377,7 +377,7 @@ main(int argc, char **argv)
 	const char		*listen_at = NULL, *logpath = NULL;
 	uint64_t		 ndids = 1000, lag_s = 3, hold_ms = 0, wait_us;
 	uint64_t		 lag;
-	int			 lfd, fd, i, ret = 1;
+	int			 lfd, fd, i, one = 1, ret = 1;
 
 	memset(&st, 0, sizeof(st));
 	for (i = 1; i < argc; i++) {
@@ -465,6 +465,11 @@ main(int argc, char **argv)
 			fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK |
 			    SOCK_CLOEXEC);
 			if (fd != -1) {
+				/* Frames go out as they are due, as from a
+				 * relay (Go sockets default to no Nagle):
+				 * never held back for earlier ones' ACK. */
+				(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY,
+				    &one, sizeof(one));
 				ls_client_close(&c);
 				c.fd = fd;
 			}
