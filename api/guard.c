@@ -30,8 +30,9 @@
 #include "util.h"
 
 /* The client's address bytes (IPv4, or IPv6 of which the limiter uses the
- * /64). XXX behind a proxy this is the proxy's: Forwarded headers are not
- * trusted because nothing configures which proxies to trust. */
+ * /64). Known limitation: behind a proxy this is the proxy's address;
+ * Forwarded headers are not trusted because nothing configures which
+ * proxies to trust. */
 static size_t
 client_addr(struct http_request *req, const void **addr)
 {

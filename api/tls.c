@@ -5,9 +5,10 @@
  * with OpenSSL 3 that method is set on a copy of the key, so every
  * handshake fails with an internal error. The parent therefore reads the
  * key itself before Kore forks, and each worker installs it into the TLS
- * context Kore builds when keymgr sends the certificate chain. XXX: the
- * key thus lives in worker memory (no keymgr separation) until Kore's
- * OpenSSL 3 support can be used.
+ * context Kore builds when keymgr sends the certificate chain. Known
+ * limitation, kept on purpose: the key thus lives in worker memory (no
+ * keymgr separation), as documented in api/README.md; terminating TLS at
+ * an ingress keeps it out of the api pods altogether.
  */
 #include <sys/types.h>
 

@@ -8,8 +8,9 @@
  * closes the socket and the stream resumes from the last safe seq. Without
  * a stored cursor the labeler's whole history is replayed (cursor=0):
  * labels are few and an old !takedown must still apply.
- * XXX label signatures are not verified: that needs the labeler's
- * #atproto_label key from its DID document; the body says who signed.
+ * Not done: label signatures are not verified (that needs the labeler's
+ * #atproto_label key from its DID document); a label is trusted as coming
+ * from the host in LABELER_HOSTS that served it, whose src it carries.
  */
 #include <inttypes.h>
 #include <pthread.h>

@@ -19,31 +19,6 @@
 #define NHEADERS	8
 
 int
-fate_confirm_wait(struct atc_mq *pub, uint64_t tag, int timeout_ms,
-    char *err, size_t errlen)
-{
-	uint64_t	acked = 0, deadline, now;
-	bool		nacked = false;
-
-	deadline = atc_mono_ms() + (uint64_t)timeout_ms;
-	for (;;) {
-		now = atc_mono_ms();
-		if (atc_mq_confirm_poll(pub, now < deadline ?
-		    (int)(deadline - now) : 0, &acked, &nacked, err,
-		    errlen) == -1)
-			return -1;
-		if (nacked)
-			return atc_seterr(err, errlen, "broker refused the "
-			    "message (nack)");
-		if (acked >= tag)
-			return 0;
-		if (atc_mono_ms() >= deadline)
-			return atc_seterr(err, errlen, "no publisher confirm "
-			    "within %d ms", timeout_ms);
-	}
-}
-
-int
 fate_publish_confirmed(struct atc_mq *pub, const char *exchange,
     const char *routing_key, const void *body, size_t len,
     const char *message_id, const struct atc_mq_header *headers,
@@ -54,7 +29,7 @@ fate_publish_confirmed(struct atc_mq *pub, const char *exchange,
 	if (atc_mq_publish(pub, exchange, routing_key, body, len, message_id,
 	    headers, nheaders, &tag, err, errlen) == -1)
 		return -1;
-	return fate_confirm_wait(pub, tag, timeout_ms, err, errlen);
+	return atc_mq_confirm_wait(pub, tag, timeout_ms, err, errlen);
 }
 
 void

@@ -32,14 +32,9 @@ int	fate_publish_confirmed(struct atc_mq *pub, const char *exchange,
 	    const char *routing_key, const void *body, size_t len,
 	    const char *message_id, const struct atc_mq_header *headers,
 	    size_t nheaders, int timeout_ms, char *err, size_t errlen);
-/* Waits up to timeout_ms until the broker has confirmed every publish on
- * pub up to delivery tag `tag`. 0, or -1 and err (nack, timeout, lost
- * connection: the caller reconnects pub). */
-int	fate_confirm_wait(struct atc_mq *pub, uint64_t tag, int timeout_ms,
-	    char *err, size_t errlen);
 /* Republishes m unchanged (body, message id) to retry rung `rung` with the
  * failure headers, without waiting: *tag is its publish tag, durable once
- * fate_confirm_wait() covers it. 0 or -1 and err. */
+ * atc_mq_confirm_wait() covers it. 0 or -1 and err. */
 int	fate_retry(struct atc_mq *pub, const struct atc_mq_msg *m,
 	    const struct fate_info *fi, int rung, uint64_t *tag, char *err,
 	    size_t errlen);

@@ -207,7 +207,7 @@ settle_flush(struct settle *s, char *err, size_t errlen)
 
 	if (s->unconfirmed.n == 0)
 		return 0;
-	if (fate_confirm_wait(s->pub, s->last_tag, FATE_CONFIRM_MS, err,
+	if (atc_mq_confirm_wait(s->pub, s->last_tag, FATE_CONFIRM_MS, err,
 	    errlen) == -1)
 		return -1;
 	while ((j = job_fifo_pop(&s->unconfirmed)) != NULL)

@@ -21,8 +21,8 @@
 #include "crypto_sig.h"
 #include "util.h"
 
-#define B58_MAXCHARS	64	/* 35 bytes need at most 48 characters */
-#define B58_MAXBYTES	48
+#define B58_MAXCHARS	100	/* 65 bytes need at most 89 characters */
+#define B58_MAXBYTES	72
 
 static const char	b58_alphabet[] =
     "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
@@ -99,7 +99,8 @@ atc_pubkey_from_multibase(struct atc_pubkey *out, const char *s,
 	else if (len == 2 + ATC_PUBKEY_LEN && raw[0] == 0x80 &&
 	    raw[1] == 0x24)
 		type = ATC_KEY_P256;
-	else if (len == ATC_PUBKEY_LEN && hint != ATC_KEY_NONE)
+	else if ((len == ATC_PUBKEY_LEN || (len == 65 && raw[0] == 0x04)) &&
+	    hint != ATC_KEY_NONE)
 		type = hint;
 	else
 		return atc_seterr(err, errlen, "key is not a compressed "
@@ -108,6 +109,14 @@ atc_pubkey_from_multibase(struct atc_pubkey *out, const char *s,
 	if (hint != ATC_KEY_NONE && type != hint)
 		return atc_seterr(err, errlen, "key is %s, expected %s",
 		    atc_key_type_name(type), atc_key_type_name(hint));
+	if (len == 65) {
+		/* Uncompressed 04||x||y: keep x with y's parity (the curve
+		 * check happens when the key is used). */
+		out->type = type;
+		out->point[0] = (uint8_t)(0x02 | (raw[64] & 1));
+		memcpy(out->point + 1, raw + 1, 32);
+		return 0;
+	}
 	point = raw + (len - ATC_PUBKEY_LEN);
 	if (point[0] != 0x02 && point[0] != 0x03)
 		return atc_seterr(err, errlen, "key is not a compressed point");

@@ -27,9 +27,10 @@ struct atc_pubkey {
 };
 
 /* Parses a publicKeyMultibase value: 'z' + base58btc of multicodec (e7 01 or
- * 80 24) + compressed point. When hint is not ATC_KEY_NONE, a bare 33-byte
- * point (legacy EcdsaSecp256*VerificationKey2019 documents) is also accepted
- * as that type. s may be NULL (an absent field). Returns 0, or -1 and err. */
+ * 80 24) + compressed point. When hint is not ATC_KEY_NONE, a bare point
+ * (legacy EcdsaSecp256*VerificationKey2019 documents: 33 bytes compressed,
+ * or 65 bytes uncompressed 04||x||y, as the PLC directory still serves) is
+ * also accepted as that type. s may be NULL (an absent field). Returns 0, or -1 and err. */
 int	atc_pubkey_from_multibase(struct atc_pubkey *out, const char *s,
 	    enum atc_key_type hint, char *err, size_t errlen);
 /* Parses "did:key:z..." (multicodec required). Returns 0, or -1 and err. */

@@ -93,54 +93,6 @@ parse_pds(struct atc_did_doc *out, const char *did, const json_t *services)
 	}
 }
 
-/*
- * Legacy documents (EcdsaSecp256*VerificationKey2019, as the PLC directory
- * still serves for old accounts and @did-plc/server does for all) carry
- * the UNCOMPRESSED point 04||x||y in base58btc without a multicodec, which
- * atc_pubkey_from_multibase() does not take. Decodes it and keeps x with
- * the parity of y (the curve check happens when the key is used).
- * XXX belongs in crypto_sig.c next to its base58 decoder; kept here until
- * its owner extends atc_pubkey_from_multibase().
- */
-static int
-legacy_uncompressed(struct atc_pubkey *out, const char *s,
-    enum atc_key_type type)
-{
-	static const char	 alphabet[] =
-	    "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-	uint8_t			 num[65];
-	const char		*pos;
-	size_t			 i, j, len, used = 0;
-	unsigned		 carry;
-
-	if (type == ATC_KEY_NONE || s == NULL || s[0] != 'z' ||
-	    (len = strlen(s + 1)) == 0 || len > 100 || s[1] == '1')
-		return -1;
-	memset(num, 0, sizeof(num));
-	for (i = 1; i <= len; i++) {
-		if ((pos = strchr(alphabet, s[i])) == NULL)
-			return -1;
-		carry = (unsigned)(pos - alphabet);
-		for (j = 0; j < used; j++) {
-			carry += (unsigned)num[sizeof(num) - 1 - j] * 58;
-			num[sizeof(num) - 1 - j] = carry & 0xff;
-			carry >>= 8;
-		}
-		while (carry > 0) {
-			if (used == sizeof(num))
-				return -1;
-			num[sizeof(num) - 1 - used++] = carry & 0xff;
-			carry >>= 8;
-		}
-	}
-	if (used != sizeof(num) || num[0] != 0x04)
-		return -1;
-	out->type = type;
-	out->point[0] = (uint8_t)(0x02 | (num[64] & 1));
-	memcpy(out->point + 1, num + 1, 32);
-	return 0;
-}
-
 static void
 parse_key(struct atc_did_doc *out, const char *did, const json_t *methods)
 {
@@ -168,7 +120,7 @@ parse_key(struct atc_did_doc *out, const char *did, const json_t *methods)
 		mb = json_string_value(json_object_get(v,
 		    "publicKeyMultibase"));
 		if (atc_pubkey_from_multibase(&out->key, mb, hint, NULL,
-		    0) == 0 || legacy_uncompressed(&out->key, mb, hint) == 0)
+		    0) == 0)
 			out->has_key = true;
 		return;
 	}

@@ -24,31 +24,6 @@
 
 #define DLQ_CONFIRM_MS	10000
 
-/* Waits until the broker confirmed every publish up to tag. */
-static int
-dlq_confirm_wait(struct atc_mq *pub, uint64_t tag, char *err, size_t errlen)
-{
-	uint64_t	acked = 0, deadline, now;
-	bool		nacked = false;
-
-	deadline = atc_mono_ms() + DLQ_CONFIRM_MS;
-	for (;;) {
-		now = atc_mono_ms();
-		if (atc_mq_confirm_poll(pub, now < deadline ?
-		    (int)(deadline - now) : 0, &acked, &nacked, err,
-		    errlen) == -1)
-			return -1;
-		if (nacked)
-			return atc_seterr(err, errlen, "dlq: broker refused "
-			    "the replayed message (nack)");
-		if (acked >= tag)
-			return 0;
-		if (atc_mono_ms() >= deadline)
-			return atc_seterr(err, errlen, "dlq: no publisher "
-			    "confirm within %d ms", DLQ_CONFIRM_MS);
-	}
-}
-
 /* The routing-key kind of a collection, NULL for foreign ones. */
 static const char *
 dlq_kind(const char *collection)
@@ -160,7 +135,8 @@ dlq_replay_one(struct atc_mq *get, struct atc_mq *pub,
 
 	if (atc_mq_publish(pub, ATC_MQ_EXCHANGE, e->routing_key, m->body,
 	    m->len, m->message_id, NULL, 0, &tag, err, errlen) == -1 ||
-	    dlq_confirm_wait(pub, tag, err, errlen) == -1)
+	    atc_mq_confirm_wait(pub, tag, DLQ_CONFIRM_MS, err,
+	    errlen) == -1)
 		return -1;
 	return atc_mq_ack(get, m->tag, err, errlen);
 }

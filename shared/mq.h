@@ -74,6 +74,11 @@ int	atc_mq_publish(struct atc_mq *, const char *exchange,
  * lost). */
 int	atc_mq_confirm_poll(struct atc_mq *, int timeout_ms, uint64_t *acked,
 	    bool *nacked, char *err, size_t errlen);
+/* Waits up to timeout_ms until every publish up to delivery tag `tag` is
+ * confirmed. 0, or -1 and err (nack, timeout, lost connection: the caller
+ * reconnects; a nack is sticky). */
+int	atc_mq_confirm_wait(struct atc_mq *, uint64_t tag, int timeout_ms,
+	    char *err, size_t errlen);
 
 /* --- consuming (mq_consume.c) -------------------------------------------- */
 

@@ -187,3 +187,28 @@ atc_mq_confirm_poll(struct atc_mq *mq, int timeout_ms, uint64_t *acked,
 	*nacked = mq->nacked != 0;
 	return 0;
 }
+
+int
+atc_mq_confirm_wait(struct atc_mq *mq, uint64_t tag, int timeout_ms,
+    char *err, size_t errlen)
+{
+	uint64_t	acked = 0, deadline, now;
+	bool		nacked = false;
+
+	deadline = atc_mono_ms() + (uint64_t)timeout_ms;
+	for (;;) {
+		now = atc_mono_ms();
+		if (atc_mq_confirm_poll(mq, now < deadline ?
+		    (int)(deadline - now) : 0, &acked, &nacked, err,
+		    errlen) == -1)
+			return -1;
+		if (nacked)
+			return atc_seterr(err, errlen, "broker refused the "
+			    "message (nack)");
+		if (acked >= tag)
+			return 0;
+		if (atc_mono_ms() >= deadline)
+			return atc_seterr(err, errlen, "no publisher confirm "
+			    "within %d ms", timeout_ms);
+	}
+}

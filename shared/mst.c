@@ -8,8 +8,8 @@
  * is hash-checked before use, keys must rise strictly across the walk, and
  * the walk visits at most as many nodes as the CAR has blocks, so a hostile
  * DAG that reuses nodes cannot make it loop or explode.
- * XXX node layers (leading zero bits of each key's SHA-256) are not
- * checked: the walk lists what the tree holds, it does not prove the tree
+ * Not checked, by choice: node layers (leading zero bits of each key's
+ * SHA-256): the walk lists what the tree holds, it does not prove the tree
  * is the unique MST of those keys (the spec lets consumers skip this).
  */
 #include <stdbool.h>
